@@ -1,0 +1,300 @@
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <ini.h>
+
+#include "conf.h"
+
+#define KEY(sec, nm, dir, ty, field, def, lo, hi, un, hl) \
+        { sec, nm, dir, ty, offsetof(struct retrace_conf, field), def, lo, hi, un, hl }
+
+const struct conf_key conf_keys[] = {
+        KEY("paths", "SpoolDir", "RetraceSpoolDir", CONF_PATH, spool_dir,
+            "/var/spool/retrace-server", 0, 0, NULL,
+            "Task directories, the queue and the results. Must be writable by "
+            "httpd's user and the worker."),
+        KEY("paths", "RepoDir", "RetraceRepoDir", CONF_PATH, repo_dir,
+            "/var/lib/retrace-server/repo", 0, 0, NULL,
+            "The local repository: one directory per release id, written by "
+            "retrace-reposync."),
+        KEY("paths", "CacheDir", NULL, CONF_PATH, cache_dir,
+            "/var/cache/retrace-server", 0, 0, NULL,
+            "The worker's cache of extracted packages."),
+        KEY("paths", "RepoConfDir", NULL, CONF_PATH, repo_conf_dir,
+            "/etc/retrace-server/repos.d", 0, 0, NULL,
+            "Directory of dnf-style .repo files that retrace-reposync mirrors."),
+
+        KEY("limits", "MaxPackedSize", "RetraceMaxPackedSize", CONF_UINT,
+            max_packed_size, "50", 1, 1024 * 1024, "MiB",
+            "Largest upload accepted (the compressed archive)."),
+        KEY("limits", "MaxUnpackedSize", "RetraceMaxUnpackedSize", CONF_UINT,
+            max_unpacked_size, "1024", 1, 16 * 1024 * 1024, "MiB",
+            "Largest unpacked archive accepted; counted while unpacking."),
+        KEY("limits", "MinStorageLeft", "RetraceMinStorageLeft", CONF_UINT,
+            min_storage_left, "1024", 0, UINT64_MAX / (1024 * 1024), "MiB",
+            "An upload is refused (507) when it would leave less free space "
+            "than this in the spool."),
+        KEY("limits", "MaxParallelTasks", "RetraceMaxParallelTasks", CONF_UINT,
+            max_parallel_tasks, "5", 1, 100000, NULL,
+            "Queued plus running tasks at which /create answers 503."),
+
+        KEY("http", "PasswordRotation", "RetracePasswordRotation", CONF_BOOL,
+            password_rotation, "on", 0, 1, NULL,
+            "On: every request to a task consumes its password and returns a "
+            "new one in X-Task-Password. Off: the password from /create stays "
+            "valid (what ABRT's retrace client expects)."),
+        KEY("http", "RequireHTTPS", "RetraceRequireHTTPS", CONF_BOOL,
+            require_https, "on", 0, 1, NULL,
+            "Refuse task creation and task access over plain HTTP (403)."),
+        KEY("http", "AllowDelete", "RetraceAllowDelete", CONF_BOOL,
+            allow_delete, "off", 0, 1, NULL,
+            "Allow clients to delete their task with /<id>/delete."),
+        KEY("http", "AllowDebugTasks", "RetraceAllowDebugTasks", CONF_BOOL,
+            allow_debug_tasks, "off", 0, 1, NULL,
+            "Accept X-Task-Type 1 (keep the assembled environment)."),
+        KEY("http", "Metrics", "RetraceMetrics", CONF_BOOL,
+            metrics, "off", 0, 1, NULL,
+            "Serve Prometheus metrics at /metrics."),
+
+        KEY("worker", "Jobs", NULL, CONF_UINT, worker_jobs, "0", 0, 1024, NULL,
+            "Tasks the worker runs at once; 0 means one per online CPU."),
+        KEY("worker", "GdbTimeout", NULL, CONF_UINT, gdb_timeout, "300",
+            1, 86400, "s", "Time limit for gdb on one task."),
+        KEY("worker", "GdbOutputLimit", NULL, CONF_UINT, gdb_output_limit,
+            "64", 1, 4096, "MiB", "Largest backtrace kept from gdb."),
+        KEY("worker", "DeleteTaskAfter", NULL, CONF_UINT, delete_task_after,
+            "120", 1, 876000, "h",
+            "Hours after which a successful task and its results are deleted."),
+        KEY("worker", "DeleteFailedTaskAfter", NULL, CONF_UINT,
+            delete_failed_task_after, "24", 1, 876000, "h",
+            "Hours after which a failed task is deleted."),
+        KEY("worker", "CacheMaxSize", NULL, CONF_UINT, cache_max_size,
+            "20480", 1, UINT64_MAX / (1024 * 1024), "MiB",
+            "Size of the extracted-package cache before the least recently "
+            "used packages are evicted."),
+        KEY("worker", "ScanInterval", NULL, CONF_UINT, scan_interval, "30",
+            1, 3600, "s",
+            "Seconds between full spool scans (inotify does not see a spool "
+            "shared over the network)."),
+};
+
+const size_t conf_keys_count = sizeof conf_keys / sizeof conf_keys[0];
+
+static void *field(struct retrace_conf *conf, const struct conf_key *key)
+{
+        return (char *)conf + key->offset;
+}
+
+static const void *field_const(const struct retrace_conf *conf,
+                               const struct conf_key *key)
+{
+        return (const char *)conf + key->offset;
+}
+
+static int parse_bool(const char *s, bool *out)
+{
+        static const char *const yes[] = { "on", "yes", "true", "1" };
+        static const char *const no[] = { "off", "no", "false", "0" };
+        for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+                if (strcasecmp(s, yes[i]) == 0) {
+                        *out = true;
+                        return 0;
+                }
+                if (strcasecmp(s, no[i]) == 0) {
+                        *out = false;
+                        return 0;
+                }
+        }
+        return -EINVAL;
+}
+
+int conf_set(struct retrace_conf *conf, const struct conf_key *key,
+             const char *value, const char *where, struct error *err)
+{
+        switch (key->type) {
+        case CONF_PATH: {
+                size_t len = strlen(value);
+                if (value[0] != '/')
+                        return error_set(err, EINVAL,
+                                         "%s: %s must be an absolute path, not '%s'",
+                                         where, key->name, value);
+                if (len >= PATH_MAX)
+                        return error_set(err, ENAMETOOLONG,
+                                         "%s: %s is longer than %d bytes",
+                                         where, key->name, PATH_MAX - 1);
+                char *dst = field(conf, key);
+                memcpy(dst, value, len + 1);
+                /* "/spool/" and "/spool" name one directory; keep one form. */
+                while (len > 1 && dst[len - 1] == '/')
+                        dst[--len] = '\0';
+                return 0;
+        }
+        case CONF_UINT: {
+                char *end;
+                if (value[0] < '0' || value[0] > '9')
+                        goto bad_number;
+                errno = 0;
+                unsigned long long v = strtoull(value, &end, 10);
+                if (errno || *end)
+                        goto bad_number;
+                if (v < key->min || v > key->max)
+                        return error_set(err, ERANGE,
+                                         "%s: %s = %s is out of range [%" PRIu64
+                                         ", %" PRIu64 "]",
+                                         where, key->name, value, key->min, key->max);
+                *(uint64_t *)field(conf, key) = v;
+                return 0;
+        bad_number:
+                return error_set(err, EINVAL,
+                                 "%s: %s must be a whole number, not '%s'",
+                                 where, key->name, value);
+        }
+        case CONF_BOOL:
+                if (parse_bool(value, field(conf, key)) < 0)
+                        return error_set(err, EINVAL,
+                                         "%s: %s must be on or off, not '%s'",
+                                         where, key->name, value);
+                return 0;
+        }
+        return error_set(err, EINVAL, "%s: %s has an unknown type", where, key->name);
+}
+
+void conf_init(struct retrace_conf *conf)
+{
+        memset(conf, 0, sizeof *conf);
+        for (size_t i = 0; i < conf_keys_count; i++) {
+                /* The defaults are constants checked by the unit tests. */
+                (void)conf_set(conf, &conf_keys[i], conf_keys[i].default_value,
+                               "default", NULL);
+        }
+}
+
+const struct conf_key *conf_key_find(const char *section, const char *name)
+{
+        for (size_t i = 0; i < conf_keys_count; i++)
+                if (strcasecmp(conf_keys[i].section, section) == 0 &&
+                    strcasecmp(conf_keys[i].name, name) == 0)
+                        return &conf_keys[i];
+        return NULL;
+}
+
+const struct conf_key *conf_key_by_directive(const char *directive)
+{
+        for (size_t i = 0; i < conf_keys_count; i++)
+                if (conf_keys[i].directive &&
+                    strcasecmp(conf_keys[i].directive, directive) == 0)
+                        return &conf_keys[i];
+        return NULL;
+}
+
+void conf_copy_key(struct retrace_conf *dst, const struct retrace_conf *src,
+                   const struct conf_key *key)
+{
+        size_t size = 0;
+        switch (key->type) {
+        case CONF_PATH: size = PATH_MAX; break;
+        case CONF_UINT: size = sizeof(uint64_t); break;
+        case CONF_BOOL: size = sizeof(bool); break;
+        }
+        memcpy(field(dst, key), field_const(src, key), size);
+}
+
+void conf_format_value(const struct retrace_conf *conf,
+                       const struct conf_key *key, char *buf, size_t len)
+{
+        const void *p = field_const(conf, key);
+        switch (key->type) {
+        case CONF_PATH:
+                snprintf(buf, len, "%s", (const char *)p);
+                break;
+        case CONF_UINT:
+                snprintf(buf, len, "%" PRIu64, *(const uint64_t *)p);
+                break;
+        case CONF_BOOL:
+                snprintf(buf, len, "%s", *(const bool *)p ? "on" : "off");
+                break;
+        }
+}
+
+struct load_ctx {
+        FILE *file;
+        const char *path;
+        int lineno;             /* of the line inih is working on */
+        bool overlong;
+        struct retrace_conf *conf;
+        struct error *err;
+        int failed;             /* first error, or 0 */
+};
+
+/* inih's reader: counts lines (Debian and Fedora build inih without
+ * INI_HANDLER_LINENO) and refuses a line longer than inih's buffer instead
+ * of letting it be split in two. */
+static char *read_ini_line(char *buf, int size, void *user)
+{
+        struct load_ctx *ctx = user;
+        if (!fgets(buf, size, ctx->file))
+                return NULL;
+        ctx->lineno++;
+        size_t len = strlen(buf);
+        if (len == (size_t)size - 1 && buf[len - 1] != '\n' && !feof(ctx->file)) {
+                ctx->overlong = true;
+                return NULL;
+        }
+        return buf;
+}
+
+static int on_ini_value(void *user, const char *section, const char *name,
+                        const char *value)
+{
+        struct load_ctx *ctx = user;
+        char where[PATH_MAX + 32];
+
+        if (ctx->failed) /* inih goes on after an error; keep the first */
+                return 0;
+        snprintf(where, sizeof where, "%s:%d", ctx->path, ctx->lineno);
+        const struct conf_key *key = conf_key_find(section, name);
+        if (!key && section[0] == '\0')
+                ctx->failed = error_set(ctx->err, EINVAL,
+                                        "%s: '%s' is outside any [section]",
+                                        where, name);
+        else if (!key)
+                ctx->failed = error_set(ctx->err, EINVAL,
+                                        "%s: unknown key '%s' in section [%s]",
+                                        where, name, section);
+        else
+                ctx->failed = conf_set(ctx->conf, key, value, where, ctx->err);
+        return ctx->failed == 0;
+}
+
+int conf_load(struct retrace_conf *conf, const char *path, struct error *err)
+{
+        struct retrace_conf tmp = *conf;
+        struct load_ctx ctx = { .path = path, .conf = &tmp, .err = err };
+
+        ctx.file = fopen(path, "re");
+        if (!ctx.file)
+                return error_set_errno(err, errno, "cannot open configuration file '%s'", path);
+        int r = ini_parse_stream(read_ini_line, &ctx, on_ini_value, &ctx);
+        bool read_error = ferror(ctx.file);
+        fclose(ctx.file);
+
+        if (ctx.failed)
+                return ctx.failed;
+        if (ctx.overlong)
+                return error_set(err, EINVAL, "%s:%d: line longer than %d bytes",
+                                 path, ctx.lineno, INI_MAX_LINE - 2);
+        if (read_error || r < 0)
+                return error_set(err, EIO, "cannot read configuration file '%s'", path);
+        if (r > 0)
+                return error_set(err, EINVAL,
+                                 "%s:%d: not an INI line (expected 'key = value' or '[section]')",
+                                 path, r);
+        *conf = tmp;
+        return 0;
+}
