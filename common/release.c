@@ -120,12 +120,13 @@ static const struct {
         { "CentOS Stream", &distros[2], false },
 };
 
-/* Digits, no leading zero, short enough for struct release. */
+/* A positive number without leading zeros, short enough for struct
+ * release: canonical, so one release has one id. */
 static bool plain_number(const char *s, size_t len)
 {
         if (len == 0 || len >= sizeof ((struct release *)0)->version)
                 return false;
-        if (s[0] == '0' && len > 1)
+        if (s[0] == '0')
                 return false;
         for (size_t i = 0; i < len; i++)
                 if (!is_digit(s[i]))
@@ -222,7 +223,8 @@ static int parse_line(const char *text, const char *start, const char *end,
         name[nlen] = '\0';
 
         const struct distro *d = NULL;
-        for (size_t i = 0; !too_long && i < sizeof line_names / sizeof line_names[0]; i++) {
+        size_t n_names = too_long ? 0 : sizeof line_names / sizeof line_names[0];
+        for (size_t i = 0; i < n_names; i++) {
                 size_t l = strlen(line_names[i].name);
                 if (nlen < l || !eq_nocase(name, l, line_names[i].name))
                         continue;
@@ -254,7 +256,8 @@ static int parse_line(const char *text, const char *start, const char *end,
                 rest++;
         if (rest < end && (*rest != '(' || end[-1] != ')'))
                 return error_set(err, EINVAL,
-                                 "invalid release '%s': unexpected text after the version",
+                                 "invalid release '%s': unexpected text after "
+                                 "the version",
                                  quote(text, q));
         bool rawhide = d->rule == VERSION_FEDORA &&
                        contains_nocase(rest, (size_t)(end - rest), "rawhide");
@@ -371,7 +374,8 @@ static int parse_os_release(const char *text, const char *end,
                         /* Shell semantics: the last assignment wins. */
                         int r = os_value(line + klen + 1, eol, val[k], sizeof val[k]);
                         if (r < 0) {
-                                const char *why = r == -E2BIG ? "too long" : "bad quoting";
+                                const char *why = r == -E2BIG ? "too long"
+                                                              : "bad quoting";
                                 return error_set(err, EINVAL,
                                                  "invalid os-release: %s in '%s'", why,
                                                  quote_n(line, (size_t)(eol - line), q));
@@ -432,7 +436,8 @@ int release_parse(const char *text, struct release *out, struct error *err)
                 return error_set(err, EINVAL, "invalid release: none given");
         size_t len = strnlen(text, RELEASE_TEXT_MAX + 1);
         if (len > RELEASE_TEXT_MAX)
-                return error_set(err, EINVAL, "invalid release '%s': longer than %d bytes",
+                return error_set(err, EINVAL,
+                                 "invalid release '%s': longer than %d bytes",
                                  quote(text, q), RELEASE_TEXT_MAX);
 
         /* Any "KEY=" line makes it an os-release file; release lines hold no
@@ -550,7 +555,8 @@ int release_id_make(const struct release *rel, const char *arch,
         if (id && id_len > 0)
                 id[0] = '\0';
         if (!rel || !arch || !id)
-                return error_set(err, EINVAL, "cannot make a release id: argument missing");
+                return error_set(err, EINVAL,
+                                 "cannot make a release id: argument missing");
         /* Bounded reads: the arrays need not hold a NUL. */
         int n = snprintf(buf, sizeof buf, "%.*s-%.*s-%s",
                          (int)sizeof rel->distribution, rel->distribution,

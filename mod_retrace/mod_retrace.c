@@ -74,10 +74,6 @@ typedef struct {
         int resolved;
 } server_conf;
 
-typedef struct {
-        const char *mount;              /* the <Location> path, "" at the root */
-} dir_conf;
-
 static void *create_server_conf(apr_pool_t *p, server_rec *s)
 {
         (void)s;
@@ -116,26 +112,6 @@ static void *merge_server_conf(apr_pool_t *p, void *base_, void *add_)
         }
         sc->resolved = 1;
         return sc;
-}
-
-static void *create_dir_conf(apr_pool_t *p, char *dir)
-{
-        dir_conf *dc = apr_pcalloc(p, sizeof *dc);
-        if (dir) {
-                size_t len = strlen(dir);
-                while (len > 0 && dir[len - 1] == '/')
-                        len--;
-                dc->mount = apr_pstrmemdup(p, dir, len);
-        }
-        return dc;
-}
-
-static void *merge_dir_conf(apr_pool_t *p, void *base_, void *add_)
-{
-        const dir_conf *base = base_, *add = add_;
-        dir_conf *dc = apr_pcalloc(p, sizeof *dc);
-        dc->mount = add->mount ? add->mount : base->mount;
-        return dc;
 }
 
 static const char *set_conf_file(cmd_parms *cmd, void *dummy, const char *arg)
@@ -1002,6 +978,20 @@ static int handle_create(request_rec *r, const server_conf *sc)
                                     apr_psprintf(r->pool, "The archive is %" APR_OFF_T_FMT " bytes; this server "
                                                  "accepts at most %" APR_UINT64_T_FMT " MiB.",
                                                  length, (apr_uint64_t)c->max_packed_size));
+        /* httpd would refuse the body at its first read (LimitRequestBody,
+         * 1 GiB by default since 2.4.54); say why now. */
+        apr_off_t httpd_limit = ap_get_limit_req_body(r);
+        if (httpd_limit > 0 && length > httpd_limit) {
+                ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, RTLOGNO(00026)
+                              "refused an upload of %" APR_OFF_T_FMT " bytes: httpd's LimitRequestBody is %"
+                              APR_OFF_T_FMT " bytes, below RetraceMaxPackedSize (%" APR_UINT64_T_FMT
+                              " MiB); set LimitRequestBody 0 where SetHandler retrace is",
+                              length, httpd_limit, (apr_uint64_t)c->max_packed_size);
+                return refuse_early(r, HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                    apr_psprintf(r->pool, "The archive is %" APR_OFF_T_FMT " bytes; this server "
+                                                 "accepts at most %" APR_OFF_T_FMT " bytes.",
+                                                 length, httpd_limit));
+        }
         /* 7 */
         struct statvfs vfs;
         if (statvfs(c->spool_dir, &vfs) < 0) {
@@ -1268,15 +1258,22 @@ static int handle_task(request_rec *r, const server_conf *sc, task_id id,
  * Routing
  */
 
-/* The request path below the mount point, "" for the mount point itself. */
+/* The request path below the mount point, "" for the mount point itself.
+ * The mount point is the <Location> that set the handler: core's merged
+ * per-directory config keeps the path of the last section merged. A
+ * section that is not a plain prefix of the URI (a regex, a <Directory>)
+ * mounts the handler at the root. */
 static const char *relative_path(request_rec *r)
 {
-        const dir_conf *dc = ap_get_module_config(r->per_dir_config, &retrace_module);
+        const core_dir_config *core = ap_get_core_module_config(r->per_dir_config);
         const char *uri = r->uri;
-        size_t mlen = dc->mount ? strlen(dc->mount) : 0;
-        if (mlen && strncmp(uri, dc->mount, mlen) == 0 &&
-            (uri[mlen] == '/' || uri[mlen] == '\0'))
-                uri += mlen;
+        if (core && core->d && !core->r && !core->d_is_fnmatch && core->d[0] == '/') {
+                size_t mlen = strlen(core->d);
+                while (mlen > 0 && core->d[mlen - 1] == '/')
+                        mlen--;
+                if (strncmp(uri, core->d, mlen) == 0 && (uri[mlen] == '/' || uri[mlen] == '\0'))
+                        uri += mlen;
+        }
         while (*uri == '/')
                 uri++;
         return uri;
@@ -1329,8 +1326,8 @@ static void register_hooks(apr_pool_t *p)
 
 module AP_MODULE_DECLARE_DATA retrace_module = {
         STANDARD20_MODULE_STUFF,
-        create_dir_conf,
-        merge_dir_conf,
+        NULL,                   /* per-directory config: none */
+        NULL,
         create_server_conf,
         merge_server_conf,
         commands,               /* filled from conf_keys[] by build_commands() */
