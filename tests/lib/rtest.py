@@ -519,6 +519,17 @@ Listen 127.0.0.1:{self.https_port} https
                    "--clear-groups", *cmd]
         subprocess.run(cmd, input=data, check=True)
 
+    def add_release(self, release, rpms):
+        """Makes RepoDir/<release> from RPM files (symlinked, not copied)
+        and indexes it, as retrace-reposync's import does."""
+        pkgdir = os.path.join(self.repo, release, "Packages")
+        os.makedirs(pkgdir, exist_ok=True)
+        for rpm in rpms:
+            dst = os.path.join(pkgdir, os.path.basename(rpm))
+            if not os.path.exists(dst):
+                os.symlink(os.path.abspath(rpm), dst)
+        subprocess.run([SPOOL_TOOL, "index", self.repo, release], check=True)
+
     def task_path(self, task_id, *parts):
         return os.path.join(self.spool, "tasks", str(task_id), *parts)
 

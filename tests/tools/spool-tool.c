@@ -6,6 +6,8 @@
  *   spool-tool put SPOOL ID FILE        publish stdin as tasks/ID/FILE
  *   spool-tool claim SPOOL ID           move queue/ID to running/ID
  *   spool-tool release SPOOL ID         remove running/ID
+ *   spool-tool index REPO RELEASE       index REPO/RELEASE/Packages (what
+ *                                       retrace-reposync's import does)
  */
 #include "config.h"
 
@@ -13,11 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "repoindex.h"
 #include "spool.h"
 
 static int usage(void)
 {
-        fprintf(stderr, "usage: spool-tool stage|put|claim|release SPOOL ID [ARG]\n");
+        fprintf(stderr, "usage: spool-tool stage|put|claim|release SPOOL ID [ARG]\n"
+                        "       spool-tool index REPO RELEASE\n");
         return 2;
 }
 
@@ -28,6 +32,13 @@ int main(int argc, char **argv)
         char dir[4096];
         int r;
 
+        if (argc == 4 && strcmp(argv[1], "index") == 0) {
+                if (repoindex_build(argv[2], argv[3], &err) < 0) {
+                        fprintf(stderr, "spool-tool: %s\n", err.msg);
+                        return 1;
+                }
+                return 0;
+        }
         if (argc < 4 || !task_id_parse(argv[3], strlen(argv[3]), &id))
                 return usage();
         const char *cmd = argv[1], *spool = argv[2];

@@ -214,6 +214,34 @@ static void test_copy_key(void **state)
         assert_true(b.metrics);
 }
 
+/* The README documents every key and directive: a new row in conf_keys[]
+ * without its line in the admin's guide fails here. */
+static void test_readme_documents_every_key(void **state)
+{
+        (void)state;
+        const char *top = getenv("top_srcdir");
+        char path[4096];
+        snprintf(path, sizeof path, "%s/README", top && *top ? top : ".");
+        FILE *f = fopen(path, "r");
+        if (!f)
+                fail_msg("cannot open %s (set top_srcdir)", path);
+        static char text[1 << 17];
+        size_t n = fread(text, 1, sizeof text - 1, f);
+        text[n] = '\0';
+        fclose(f);
+        for (size_t i = 0; i < conf_keys_count; i++) {
+                char needle[128];
+                snprintf(needle, sizeof needle, "`%s`", conf_keys[i].name);
+                if (!strstr(text, needle))
+                        fail_msg("README does not document key %s", conf_keys[i].name);
+                snprintf(needle, sizeof needle, "[%s]", conf_keys[i].section);
+                if (!strstr(text, needle))
+                        fail_msg("README does not document section %s", needle);
+                if (conf_keys[i].directive && !strstr(text, conf_keys[i].directive))
+                        fail_msg("README does not document directive %s", conf_keys[i].directive);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -224,6 +252,7 @@ int main(void)
                 cmocka_unit_test(test_overlong_line_is_refused),
                 cmocka_unit_test(test_missing_file),
                 cmocka_unit_test(test_copy_key),
+                cmocka_unit_test(test_readme_documents_every_key),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
