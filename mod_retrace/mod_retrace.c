@@ -879,9 +879,10 @@ static enum unpack_result unpack_members(struct unpack *u, struct archive *a)
  * Only the declared compression is enabled: a gzip body declared as xz is
  * "not an archive of the declared type". Members are written with openat()
  * under names taken from the allow-list, never from the archive, so
- * nothing can land outside the task directory; this is also why
- * archive_write_disk is not used (libarchive 3.6 changes the process-wide
- * umask in it, which is unsafe in a threaded httpd). */
+ * nothing can land outside the task directory. archive_write_disk, with
+ * its ARCHIVE_EXTRACT_SECURE_* flags, would give the same guarantee but
+ * calls umask(umask(0)) for every entry: in a threaded httpd that can
+ * leave the whole process at umask 0 (libarchive issue #1876). */
 static enum unpack_result unpack_body(struct unpack *u, struct body_reader *br)
 {
         struct archive *a = archive_read_new();
@@ -1182,7 +1183,9 @@ static int handle_task(request_rec *r, const server_conf *sc, task_id id,
 
         const char *password = apr_table_get(r->headers_in, "X-Task-Password");
         char new_password[PASSWORD_LEN + 1];
-        int rotate = c->password_rotation && action != TASK_DELETE;
+        /* Deleting consumes the password too: under the task's lock, of two
+         * deletes racing with one password only one gets through. */
+        int rotate = c->password_rotation;
         int auth = password ? task_password_check(task_dir, password, rotate, new_password, &err)
                             : -EACCES;
         if (auth == -EACCES)

@@ -2,10 +2,11 @@
 retrace client parses it), /metrics, unknown paths, mounting at a prefix."""
 
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from rtest import Server, ok, eq, run_tests, crash_archive  # noqa: E402
+from rtest import Server, ok, eq, run_tests, crash_archive, TOP_SRCDIR  # noqa: E402
 
 
 def abrt_parse_settings(body):
@@ -135,6 +136,13 @@ def main():
     eq(r.status, 200, "/retrace/ is the index page")
     ok(b'href="/retrace/settings"' in r.body, "the index page links relative to the mount point", r.text)
     srv.finish()
+
+    # Every error-log line carries its own tag, so a log line leads to one
+    # place in the source.
+    src = open(os.path.join(TOP_SRCDIR, "mod_retrace", "mod_retrace.c")).read()
+    tags = re.findall(r"RTLOGNO\((\d+)\)", src)
+    dupes = sorted({t for t in tags if tags.count(t) > 1})
+    ok(len(tags) > 10 and not dupes, "every RTLOGNO tag in mod_retrace.c is used once", dupes)
 
 
 run_tests(main)

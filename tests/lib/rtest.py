@@ -297,12 +297,7 @@ Listen 127.0.0.1:{self.https_port} https
         return [os.environ.get("HTTPD") or shutil.which("apache2") or shutil.which("httpd")
                 or "/usr/sbin/apache2", "-f", os.path.join(self.etc, "httpd.conf"), *extra]
 
-    def configtest(self):
-        p = subprocess.run(self.httpd_cmd("-t"), stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT)
-        return p.returncode, p.stdout.decode("utf-8", "replace")
-
-    def start(self):
+    def httpd_env(self):
         env = dict(os.environ)
         if os.environ.get("RETRACE_SANITIZERS"):
             # httpd itself is not instrumented: the sanitizer runtimes must
@@ -315,7 +310,15 @@ Listen 127.0.0.1:{self.https_port} https
             # httpd frees its pools by exiting; leak reports would be noise.
             env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=1"
             env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
-        self.proc = subprocess.Popen(self.httpd_cmd("-DFOREGROUND"), env=env,
+        return env
+
+    def configtest(self):
+        p = subprocess.run(self.httpd_cmd("-t"), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, env=self.httpd_env())
+        return p.returncode, p.stdout.decode("utf-8", "replace")
+
+    def start(self):
+        self.proc = subprocess.Popen(self.httpd_cmd("-DFOREGROUND"), env=self.httpd_env(),
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.time() + 20
         while time.time() < deadline:
@@ -537,3 +540,151 @@ Listen 127.0.0.1:{self.https_port} https
 def parse_status_line(raw):
     m = re.match(rb"HTTP/1\.[01] (\d{3})", raw)
     return int(m.group(1)) if m else None
+
+
+# --- hand-made HTTP, one response at a time ----------------------------
+
+class RawConnection:
+    """A plain socket to the server for requests written by hand, read
+    one response at a time: send() bytes, then read_response() returns the
+    next response, a 1xx interim one (100 Continue) included, so a test
+    can see exactly what the server sent and when.
+
+        c = srv.connect()
+        c.send(b"POST /create HTTP/1.1\\r\\nHost: x\\r\\n...\\r\\n\\r\\n")
+        r = c.read_response(timeout=5)     # None: nothing (complete) came
+    """
+
+    def __init__(self, port, timeout=30):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+        self.eof = False
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def shutdown_write(self):
+        """Half-closes: the server reads end of input."""
+        self.sock.shutdown(socket.SHUT_WR)
+
+    def close(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _fill(self, deadline):
+        """Reads more into buf; False at EOF or when the deadline passed."""
+        if self.eof:
+            return False
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        self.sock.settimeout(left)
+        try:
+            data = self.sock.recv(65536)
+        except (socket.timeout, TimeoutError):
+            return False
+        except ConnectionResetError:
+            self.eof = True
+            return False
+        if not data:
+            self.eof = True
+            return False
+        self.buf += data
+        return True
+
+    def read_response(self, timeout=10):
+        """The next response: head, then a body of Content-Length bytes
+        (none for 1xx, 204 and 304; up to EOF without Content-Length).
+        Returns a Response with .raw (its bytes) and .elapsed (seconds
+        until it was complete), or None if no complete head arrived in
+        time. A body cut short is returned as far as it came."""
+        start = time.monotonic()
+        deadline = start + timeout
+        while b"\r\n\r\n" not in self.buf:
+            if not self._fill(deadline):
+                return None
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        m = re.match(r"HTTP/1\.[01] (\d{3})", lines[0])
+        if not m:
+            return None
+        status = int(m.group(1))
+        headers = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            headers[k.strip().lower()] = v.strip()
+        if 100 <= status < 200 or status in (204, 304):
+            length = 0
+        elif "content-length" in headers:
+            length = int(headers["content-length"])
+        else:
+            length = None
+        if length is None:
+            while self._fill(deadline):
+                pass
+            body, self.buf = self.buf, b""
+        else:
+            while len(self.buf) < length and self._fill(deadline):
+                pass
+            body, self.buf = self.buf[:length], self.buf[length:]
+        r = Response(status, headers, body)
+        r.raw = head + b"\r\n\r\n" + body
+        r.elapsed = time.monotonic() - start
+        return r
+
+    def read_rest(self, timeout=5):
+        """Whatever else the server sends until it closes (or timeout)."""
+        deadline = time.monotonic() + timeout
+        while self._fill(deadline):
+            pass
+        data, self.buf = self.buf, b""
+        return data
+
+    def closed_by_server(self, timeout=5):
+        """True when the server closes the connection within timeout
+        (data it sends meanwhile is kept in the buffer)."""
+        deadline = time.monotonic() + timeout
+        while self._fill(deadline):
+            pass
+        return self.eof
+
+
+def connect(server, timeout=30):
+    """A RawConnection to server's plain-HTTP port."""
+    return RawConnection(server.port, timeout)
+
+
+def state_tree(server, skip=("log", "run")):
+    """Every path under the server's state directory (spool, repo, cache,
+    etc, ...), relative, sorted, except under the top-level directories in
+    skip (httpd's logs and runtime files change by themselves). Compare
+    two snapshots to prove a request left no file anywhere."""
+    out = []
+    for root, dirs, files in os.walk(server.state):
+        rel = os.path.relpath(root, server.state)
+        if rel == ".":
+            dirs[:] = [d for d in dirs if d not in skip]
+        for n in dirs + files:
+            out.append(os.path.normpath(os.path.join(rel, n)))
+    return sorted(out)
+
+
+def httpd_cpu_seconds(server):
+    """CPU time (user + system, seconds) used so far by httpd's parent and
+    its current children: the difference around a request is what the
+    server spent on it (children must not be replaced meanwhile)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in server.httpd_pids():
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])   # utime, stime
+    return total / tick
