@@ -41,6 +41,7 @@
 #include "util_filter.h"
 
 #include "conf.h"
+#include "decompress.h"
 #include "nevra.h"
 #include "password.h"
 #include "release.h"
@@ -588,86 +589,148 @@ static const struct member_rule member_rules[] = {
 };
 #define MEMBER_RULE_COUNT (sizeof member_rules / sizeof member_rules[0])
 
-/* The request body, fed to libarchive a bucket at a time: memory stays
- * bounded whatever the upload's size. */
+/* The request body, decompressed a bucket at a time and fed to libarchive
+ * as a plain tar: memory stays bounded whatever the upload's size. The
+ * decompression is ours (common/decompress.c), not libarchive's, so that
+ * the declared compression is the only one tried, every stream is read to
+ * its end and its checks verified (libarchive's gzip reader skips the
+ * CRC, and it stops reading at the tar's end-of-archive blocks), and a
+ * stream that asks for a huge window is refused. */
+enum body_failure {
+        BODY_OK,
+        BODY_CLIENT,            /* reading from the client failed: status */
+        BODY_BAD_DATA,          /* not the declared compression, or damaged */
+        BODY_TOO_BIG,           /* decompresses past the unpacked limit */
+        BODY_NEEDS_MEMORY,      /* needs more memory than we allow */
+};
+
 struct body_reader {
         request_rec *r;
         apr_bucket_brigade *bb;
-        apr_bucket *pending;    /* bucket whose data libarchive holds */
-        apr_status_t status;    /* first failure reading from the client */
-        int eos;
+        apr_bucket *current;    /* the bucket `in` points into */
+        const char *in;         /* what the decoder has not taken of it */
+        apr_size_t in_len;
+        int eos;                /* the client's body has been read whole */
+        int done;               /* the compressed stream ended cleanly */
+        struct decoder *decoder;
+        char *out;
+        size_t out_cap;
+        apr_off_t decoded;      /* bytes of tar so far */
+        apr_off_t limit;
+        enum body_failure failure;
+        apr_status_t status;
+        struct error err;
 };
 
-static la_ssize_t body_read(struct archive *a, void *data, const void **out)
-{
-        struct body_reader *br = data;
+/* Decompression memory: xz -9 needs 65 MiB, zstd's default limit is a
+ * 128 MiB window. Streams made to need more are refused. */
+#define DECODER_MEMORY_LIMIT (80 * MIB)
+#define BODY_CHUNK (64 * 1024)
 
-        if (br->pending) {
-                apr_bucket_delete(br->pending);
-                br->pending = NULL;
-        }
-        while (!br->eos) {
-                if (APR_BRIGADE_EMPTY(br->bb)) {
-                        apr_status_t rv = ap_get_brigade(br->r->input_filters, br->bb,
-                                                         AP_MODE_READBYTES, APR_BLOCK_READ,
-                                                         64 * 1024);
-                        if (rv != APR_SUCCESS) {
-                                br->status = rv;
-                                archive_set_error(a, EIO, "reading the request body failed");
-                                return -1;
-                        }
-                        continue;
-                }
-                apr_bucket *e = APR_BRIGADE_FIRST(br->bb);
-                if (APR_BUCKET_IS_EOS(e)) {
-                        br->eos = 1;
-                        break;
-                }
-                if (APR_BUCKET_IS_METADATA(e)) {
-                        apr_bucket_delete(e);
-                        continue;
-                }
-                const char *buf;
-                apr_size_t len;
-                apr_status_t rv = apr_bucket_read(e, &buf, &len, APR_BLOCK_READ);
-                if (rv != APR_SUCCESS) {
-                        br->status = rv;
-                        archive_set_error(a, EIO, "reading the request body failed");
-                        return -1;
-                }
-                if (len == 0) {
-                        apr_bucket_delete(e);
-                        continue;
-                }
-                br->pending = e;
-                *out = buf;
-                return (la_ssize_t)len;
-        }
-        apr_brigade_cleanup(br->bb);
-        return 0;
+static apr_status_t decoder_cleanup(void *data)
+{
+        decoder_free(data);
+        return APR_SUCCESS;
 }
 
-/* Reads what libarchive left of the body, so the response goes to a client
- * that has finished sending. */
-static apr_status_t body_drain(struct body_reader *br)
+/* The next decoded bytes, in br->out: their count, 0 at the end of the
+ * stream, -1 on failure (br->failure says which). */
+static apr_ssize_t body_next(struct body_reader *br)
 {
-        if (br->pending) {
-                apr_bucket_delete(br->pending);
-                br->pending = NULL;
-        }
-        while (!br->eos && br->status == APR_SUCCESS) {
-                apr_brigade_cleanup(br->bb);
-                apr_status_t rv = ap_get_brigade(br->r->input_filters, br->bb, AP_MODE_READBYTES,
-                                                 APR_BLOCK_READ, 64 * 1024);
-                if (rv != APR_SUCCESS) {
-                        br->status = rv;
-                        break;
+        if (br->done)
+                return 0;
+        if (br->failure != BODY_OK)
+                return -1;
+        for (;;) {
+                if (br->in_len == 0 && !br->eos) {
+                        if (br->current) {
+                                apr_bucket_delete(br->current);
+                                br->current = NULL;
+                        }
+                        if (APR_BRIGADE_EMPTY(br->bb)) {
+                                apr_status_t rv = ap_get_brigade(br->r->input_filters, br->bb,
+                                                                 AP_MODE_READBYTES, APR_BLOCK_READ,
+                                                                 BODY_CHUNK);
+                                if (rv != APR_SUCCESS) {
+                                        br->status = rv;
+                                        br->failure = BODY_CLIENT;
+                                        return -1;
+                                }
+                                continue;
+                        }
+                        apr_bucket *e = APR_BRIGADE_FIRST(br->bb);
+                        if (APR_BUCKET_IS_EOS(e)) {
+                                br->eos = 1;
+                                apr_brigade_cleanup(br->bb);
+                        } else if (APR_BUCKET_IS_METADATA(e)) {
+                                apr_bucket_delete(e);
+                                continue;
+                        } else {
+                                const char *data;
+                                apr_size_t len;
+                                apr_status_t rv = apr_bucket_read(e, &data, &len, APR_BLOCK_READ);
+                                if (rv != APR_SUCCESS) {
+                                        br->status = rv;
+                                        br->failure = BODY_CLIENT;
+                                        return -1;
+                                }
+                                br->current = e;
+                                br->in = data;
+                                br->in_len = len;
+                                continue;
+                        }
                 }
-                if (!APR_BRIGADE_EMPTY(br->bb) && APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(br->bb)))
-                        br->eos = 1;
+                size_t consumed, produced;
+                int r = decoder_run(br->decoder, br->in, br->in_len, &consumed, br->out,
+                                    br->out_cap, &produced, br->eos, &br->err);
+                if (r < 0) {
+                        br->failure = r == -ENOMEM ? BODY_NEEDS_MEMORY : BODY_BAD_DATA;
+                        return -1;
+                }
+                br->in += consumed;
+                br->in_len -= consumed;
+                br->decoded += (apr_off_t)produced;
+                if (br->decoded > br->limit) {
+                        br->failure = BODY_TOO_BIG;
+                        return -1;
+                }
+                if (produced > 0)
+                        return (apr_ssize_t)produced;
+                if (r == 1) {
+                        br->done = 1;
+                        return 0;
+                }
+                if (br->eos && consumed == 0) {
+                        /* The decoder promises progress or an answer; do
+                         * not spin if it breaks that promise. */
+                        error_set(&br->err, EBADMSG, "the upload ends inside the compressed stream");
+                        br->failure = BODY_BAD_DATA;
+                        return -1;
+                }
         }
-        apr_brigade_cleanup(br->bb);
-        return br->status;
+}
+
+static la_ssize_t archive_read_body(struct archive *a, void *data, const void **out)
+{
+        struct body_reader *br = data;
+        apr_ssize_t n = body_next(br);
+        if (n < 0) {
+                archive_set_error(a, EIO, "%s", br->failure == BODY_CLIENT ?
+                                  "reading the request body failed" : br->err.msg);
+                return -1;
+        }
+        *out = br->out;
+        return (la_ssize_t)n;
+}
+
+/* Reads the stream to its end after the tar ended: its trailer and
+ * checksums are verified, and the client has sent everything before it
+ * gets an answer (as mod_dav does) instead of a reset connection. */
+static void body_finish(struct body_reader *br)
+{
+        while (body_next(br) > 0)
+                ;
+        /* What follows a finished stream is left to httpd to discard. */
 }
 
 /* A task directory that is removed when the request ends, unless the task
@@ -700,13 +763,12 @@ enum unpack_result {
 
 struct unpack {
         request_rec *r;
-        const char *declared_type;
-        const char *crash_dir;
+        struct body_reader *br;
         int crash_fd;
         apr_off_t max_unpacked;
         apr_off_t unpacked;     /* logical size of the members, summed */
         const char *bad_member; /* first refused member: the 403 body */
-        const char *archive_error;
+        const char *error;      /* why a 415 or 413 */
         int write_errno;
         unsigned char seen[MEMBER_RULE_COUNT];
 };
@@ -719,7 +781,7 @@ static const struct member_rule *member_rule_find(const char *name)
         return NULL;
 }
 
-/* Why a member is refused, or NULL when it is to be written. */
+/* Why a member is refused (403), or NULL when it is to be written. */
 static const char *member_check(struct unpack *u, struct archive_entry *entry,
                                 const char *name, const struct member_rule **rule_out)
 {
@@ -752,12 +814,36 @@ static const char *member_check(struct unpack *u, struct archive_entry *entry,
         if (u->seen[idx])
                 return apr_psprintf(p, "member '%s' appears twice", shown);
         u->seen[idx] = 1;
-        apr_off_t cap = rule->cap ? rule->cap : u->max_unpacked;
-        if (archive_entry_size(entry) > cap)
+        if (rule->cap && archive_entry_size(entry) > rule->cap)
                 return apr_psprintf(p, "member '%s' is larger than its limit of %" APR_OFF_T_FMT " bytes",
-                                    shown, cap);
+                                    shown, rule->cap);
         *rule_out = rule;
         return NULL;
+}
+
+/* What a failed libarchive call means: the body reader knows when it was
+ * the client, the compression or the limit; otherwise the tar itself is
+ * bad. */
+static enum unpack_result archive_failure(struct unpack *u, struct archive *a)
+{
+        struct body_reader *br = u->br;
+        switch (br->failure) {
+        case BODY_CLIENT:
+                return UNPACK_CLIENT_ERROR;
+        case BODY_TOO_BIG:
+                return UNPACK_TOO_BIG;
+        case BODY_NEEDS_MEMORY:
+                u->error = apr_pstrdup(u->r->pool, br->err.msg);
+                return UNPACK_TOO_BIG;
+        case BODY_BAD_DATA:
+                u->error = apr_pstrdup(u->r->pool, br->err.msg);
+                return UNPACK_NOT_ARCHIVE;
+        case BODY_OK:
+                break;
+        }
+        const char *msg = a ? archive_error_string(a) : NULL;
+        u->error = apr_pstrdup(u->r->pool, msg ? msg : "not a tar archive");
+        return UNPACK_NOT_ARCHIVE;
 }
 
 static int write_all_at(int fd, const char *buf, size_t len, off_t offset)
@@ -775,8 +861,7 @@ static int write_all_at(int fd, const char *buf, size_t len, off_t offset)
         return 0;
 }
 
-/* Reads one member's data, writing it to fd (or dropping it when fd < 0),
- * and stops as soon as the unpacked total passes the limit. */
+/* Reads one member's data, writing it to fd, or dropping it when fd < 0. */
 static enum unpack_result member_copy(struct unpack *u, struct archive *a, int fd,
                                       apr_off_t size)
 {
@@ -788,15 +873,13 @@ static enum unpack_result member_copy(struct unpack *u, struct archive *a, int f
                 if (r == ARCHIVE_EOF)
                         break;
                 if (r < ARCHIVE_WARN)
-                        return UNPACK_NOT_ARCHIVE;
-                /* The decompressed stream position bounds what an entry
-                 * that is only skipped costs, and catches a bomb. */
-                if (archive_filter_bytes(a, 0) > u->max_unpacked + (apr_off_t)MIB)
-                        return UNPACK_TOO_BIG;
+                        return archive_failure(u, a);
                 if (fd < 0)
                         continue;
-                if (offset < 0 || offset + (la_int64_t)len > size)
+                if (offset < 0 || offset + (la_int64_t)len > size) {
+                        u->error = "a member's data runs past its declared size";
                         return UNPACK_NOT_ARCHIVE;
+                }
                 int e = write_all_at(fd, buf, len, (off_t)offset);
                 if (e) {
                         u->write_errno = e;
@@ -820,7 +903,7 @@ static enum unpack_result unpack_members(struct unpack *u, struct archive *a)
                 if (r == ARCHIVE_EOF)
                         return u->bad_member ? UNPACK_BAD_MEMBER : UNPACK_OK;
                 if (r < ARCHIVE_WARN)
-                        return UNPACK_NOT_ARCHIVE;
+                        return archive_failure(u, a);
 
                 const char *name = archive_entry_pathname(entry);
                 if (!name)
@@ -841,6 +924,12 @@ static enum unpack_result unpack_members(struct unpack *u, struct archive *a)
                 const char *why = member_check(u, entry, name, &rule);
                 if (why && !u->bad_member)
                         u->bad_member = why;
+                /* Sizes count even for a refused member: the limit on what
+                 * an archive unpacks to comes before the member checks. */
+                apr_off_t size = archive_entry_size(entry);
+                u->unpacked += size > 0 ? size : 0;
+                if (u->unpacked > u->max_unpacked)
+                        return UNPACK_TOO_BIG;
                 if (u->bad_member) {
                         /* Read on without writing: a corrupt archive is a 415
                          * even when a member was refused first. */
@@ -850,10 +939,6 @@ static enum unpack_result unpack_members(struct unpack *u, struct archive *a)
                         continue;
                 }
 
-                apr_off_t size = archive_entry_size(entry);
-                u->unpacked += size;
-                if (u->unpacked > u->max_unpacked)
-                        return UNPACK_TOO_BIG;
                 int fd = openat(u->crash_fd, rule->name,
                                 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                                 TASK_FILE_MODE);
@@ -875,43 +960,33 @@ static enum unpack_result unpack_members(struct unpack *u, struct archive *a)
         }
 }
 
-/* Reads the body as an archive of the declared type into crash_dir.
- * Only the declared compression is enabled: a gzip body declared as xz is
- * "not an archive of the declared type". Members are written with openat()
- * under names taken from the allow-list, never from the archive, so
- * nothing can land outside the task directory. archive_write_disk, with
- * its ARCHIVE_EXTRACT_SECURE_* flags, would give the same guarantee but
- * calls umask(umask(0)) for every entry: in a threaded httpd that can
- * leave the whole process at umask 0 (libarchive issue #1876). */
-static enum unpack_result unpack_body(struct unpack *u, struct body_reader *br)
+/* Reads the body as a tar into the crash directory. Members are written
+ * with openat() under names taken from the allow-list, never from the
+ * archive, so nothing can land outside the task directory.
+ * archive_write_disk, with its ARCHIVE_EXTRACT_SECURE_* flags, would give
+ * the same guarantee but calls umask(umask(0)) for every entry: in a
+ * threaded httpd that can leave the whole process at umask 0 (libarchive
+ * issue #1876). */
+static enum unpack_result unpack_body(struct unpack *u)
 {
         struct archive *a = archive_read_new();
-        if (!a)
+        if (!a) {
+                u->write_errno = ENOMEM;
                 return UNPACK_WRITE_ERROR;
+        }
         archive_read_support_format_tar(a);
-        if (strcmp(u->declared_type, "application/x-xz-compressed-tar") == 0)
-                archive_read_support_filter_xz(a);
-        else if (strcmp(u->declared_type, "application/x-gzip") == 0)
-                archive_read_support_filter_gzip(a);
-        else if (strcmp(u->declared_type, "application/zstd") == 0)
-                archive_read_support_filter_zstd(a);
-
         enum unpack_result res;
-        if (archive_read_open(a, br, NULL, body_read, NULL) != ARCHIVE_OK)
-                res = UNPACK_NOT_ARCHIVE;
+        if (archive_read_open(a, u->br, NULL, archive_read_body, NULL) != ARCHIVE_OK)
+                res = archive_failure(u, a);
         else
                 res = unpack_members(u, a);
-        /* A filter bidding on data of another kind (gzip declared, xz sent)
-         * leaves "none" as the only filter; it must be the declared one. */
-        if (res == UNPACK_OK && strcmp(u->declared_type, "application/x-tar") != 0 &&
-            archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE)
-                res = UNPACK_NOT_ARCHIVE;
-        if (res == UNPACK_NOT_ARCHIVE && br->status != APR_SUCCESS)
-                res = UNPACK_CLIENT_ERROR;
-        if (res == UNPACK_NOT_ARCHIVE)
-                u->archive_error = apr_pstrdup(u->r->pool, archive_error_string(a) ?
-                                               archive_error_string(a) : "no archive found");
         archive_read_free(a);
+        if (res == UNPACK_OK || res == UNPACK_BAD_MEMBER) {
+                /* The tar ended; the compressed stream must end whole too. */
+                body_finish(u->br);
+                if (u->br->failure != BODY_OK)
+                        res = archive_failure(u, NULL);
+        }
         return res;
 }
 
@@ -1036,27 +1111,37 @@ static int handle_create(request_rec *r, const server_conf *sc)
                                     "The server cannot create a task; try again later.");
         }
 
+        static const enum compression compressions[FORMAT_COUNT] = {
+                COMPRESSION_XZ, COMPRESSION_GZIP, COMPRESSION_NONE, COMPRESSION_ZSTD,
+        };
         struct body_reader br = {
                 .r = r,
                 .bb = apr_brigade_create(r->pool, r->connection->bucket_alloc),
+                .out_cap = BODY_CHUNK,
+                .out = apr_palloc(r->pool, BODY_CHUNK),
+                /* What a compressed body expands to, the tar's own blocks
+                 * on top of the members' sizes. An uncompressed body is
+                 * already bounded by max_packed_size, and zero blocks
+                 * padding it out are no reason to refuse it. */
+                .limit = compressions[f] == COMPRESSION_NONE ? APR_INT64_MAX :
+                         (apr_off_t)c->max_unpacked_size * MIB + MIB,
         };
+        if (decoder_new(compressions[f], DECODER_MEMORY_LIMIT, &br.decoder, &err) < 0) {
+                close(crash_fd);
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, RTLOGNO(00027)
+                              "cannot read task %u: %s", id, err.msg);
+                return refuse_early(r, HTTP_INTERNAL_SERVER_ERROR,
+                                    "The server cannot read uploads now; try again later.");
+        }
+        apr_pool_cleanup_register(r->pool, br.decoder, decoder_cleanup, apr_pool_cleanup_null);
         struct unpack u = {
                 .r = r,
-                .declared_type = type,
-                .crash_dir = crash_dir,
+                .br = &br,
                 .crash_fd = crash_fd,
                 .max_unpacked = (apr_off_t)c->max_unpacked_size * MIB,
         };
-        enum unpack_result res = unpack_body(&u, &br);
+        enum unpack_result res = unpack_body(&u);
         close(crash_fd);
-        /* The whole body is read before answering, as mod_dav does: the
-         * client then sees the answer instead of a reset connection. A
-         * bomb stops decompressing at the limit; the compressed rest is at
-         * most max_packed_size. */
-        if (res != UNPACK_CLIENT_ERROR)
-                body_drain(&br);
-        if (br.status != APR_SUCCESS)
-                res = UNPACK_CLIENT_ERROR;
 
         switch (res) {
         case UNPACK_OK:
@@ -1068,11 +1153,17 @@ static int handle_create(request_rec *r, const server_conf *sc)
                 return ap_map_http_request_error(br.status, HTTP_BAD_REQUEST);
         case UNPACK_NOT_ARCHIVE:
                 ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, RTLOGNO(00015)
-                              "refused task %u: not a valid %s: %s", id, type, u.archive_error);
+                              "refused task %u: not a valid %s: %s", id, type, u.error);
                 return send_text(r, HTTP_UNSUPPORTED_MEDIA_TYPE,
                                  "The body is not a valid %s archive: %s.\n", type,
-                                 printable(r->pool, u.archive_error, 200));
+                                 printable(r->pool, u.error, 200));
         case UNPACK_TOO_BIG:
+                if (u.error) {  /* a stream that wants too much memory */
+                        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, RTLOGNO(00028)
+                                      "refused task %u: %s", id, u.error);
+                        return send_text(r, HTTP_REQUEST_ENTITY_TOO_LARGE, "The archive was refused: %s.\n",
+                                         printable(r->pool, u.error, 200));
+                }
                 ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, RTLOGNO(00016)
                               "refused task %u: unpacks to more than %" APR_UINT64_T_FMT " MiB",
                               id, (apr_uint64_t)c->max_unpacked_size);
