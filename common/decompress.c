@@ -208,7 +208,8 @@ int decoder_run(struct decoder *d, const void *in, size_t in_len, size_t *consum
         switch (d->kind) {
         case COMPRESSION_NONE: {
                 size_t n = in_len < out_cap ? in_len : out_cap;
-                memcpy(out, in, n);
+                if (n > 0)
+                        memcpy(out, in, n);
                 *consumed = *produced = n;
                 return last && n == in_len ? 1 : 0;
         }
