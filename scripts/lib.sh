@@ -62,7 +62,9 @@ build() {
         local jobs; jobs=$(nproc 2>/dev/null || echo 2)
         if [ ! -x "$top/configure" ] || [ "$top/configure.ac" -nt "$top/configure" ] ||
            [ "$top/Makefile.am" -nt "$top/Makefile.in" ]; then
-                (cd "$top" && autoreconf -fi) || die "autoreconf failed"
+                (cd "$top" && autoreconf -fi >"${TMPDIR:-/tmp}/autoreconf.$$.log" 2>&1) ||
+                        { cat "${TMPDIR:-/tmp}/autoreconf.$$.log"; die "autoreconf failed"; }
+                rm -f "${TMPDIR:-/tmp}/autoreconf.$$.log"
         fi
         mkdir -p "$dir"
         local want="$*"
