@@ -341,8 +341,9 @@ Listen 127.0.0.1:{self.https_port} https
             # window hits a race in httpd's event MPM (ungraceful stop,
             # close_worker_sockets): the child segfaults in
             # apr_os_sock_get() or logs "AH03093: apr_pollset_add failure
-            # for keep alive", about once in 80 stops under load, with or
-            # without mod_retrace on the path. A short pause closes it.
+            # for keep alive", about once in 80 stops under load; the core
+            # shows the crash inside mod_mpm_event with no mod_retrace
+            # frame on any thread. A short pause closes the window.
             time.sleep(0.25)
             self.proc.send_signal(signal.SIGTERM)
             try:
