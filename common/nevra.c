@@ -19,35 +19,6 @@ static const char *const known_arches[] = {
         "mips", "mipsel", "mips64", "mips64el",
 };
 
-/* Quoted input in messages is cut and escaped: a hostile name must neither
- * flood a log nor forge a line in it. */
-#define QUOTE_MAX 80
-#define QUOTE_BUF (QUOTE_MAX * 4 + sizeof "...")
-
-static const char *quote(const char *s, char buf[QUOTE_BUF])
-{
-        size_t i, o = 0;
-
-        for (i = 0; s[i] && i < QUOTE_MAX; i++) {
-                unsigned char c = (unsigned char)s[i];
-                if (c == '\\' || c == '\'') {
-                        buf[o++] = '\\';
-                        buf[o++] = (char)c;
-                } else if (c >= 0x20 && c < 0x7f) {
-                        buf[o++] = (char)c;
-                } else {
-                        snprintf(buf + o, 5, "\\x%02x", c);
-                        o += 4;
-                }
-        }
-        if (s[i]) {
-                memcpy(buf + o, "...", 3);
-                o += 3;
-        }
-        buf[o] = '\0';
-        return buf;
-}
-
 /* Our own ASCII classes: <ctype.h> follows the locale, RPM does not. */
 static bool is_digit(char c)
 {
@@ -114,14 +85,14 @@ static int parse(const char *text, struct nevra *out, bool want_arch,
         if (len >= NEVRA_MAX)
                 return error_set(err, EINVAL,
                                  "invalid %s '%s': longer than %d bytes",
-                                 what, quote(text, q), NEVRA_MAX - 1);
+                                 what, error_quote(text, q), NEVRA_MAX - 1);
         for (size_t i = 0; i < len; i++) {
                 unsigned char u = (unsigned char)text[i];
                 if (u <= 0x20 || u >= 0x7f)
                         return error_set(err, EINVAL,
                                          "invalid %s '%s': contains a space, "
                                          "control or non-ASCII character",
-                                         what, quote(text, q));
+                                         what, error_quote(text, q));
         }
 
         memcpy(out->buf, text, len + 1);
@@ -142,12 +113,12 @@ static int parse(const char *text, struct nevra *out, bool want_arch,
         char *release = strrchr(s, '-');
         if (!release)
                 return error_set(err, EINVAL, "invalid %s '%s': no version-release",
-                                 what, quote(text, q));
+                                 what, error_quote(text, q));
         *release++ = '\0';
         char *version = strrchr(s, '-');
         if (!version)
                 return error_set(err, EINVAL, "invalid %s '%s': no version-release",
-                                 what, quote(text, q));
+                                 what, error_quote(text, q));
         *version++ = '\0';
         char *name = s;
 
@@ -156,7 +127,7 @@ static int parse(const char *text, struct nevra *out, bool want_arch,
         if (colon) {
                 if (epoch)
                         return error_set(err, EINVAL, "invalid %s '%s': two epochs",
-                                         what, quote(text, q));
+                                         what, error_quote(text, q));
                 *colon = '\0';
                 epoch = version;
                 version = colon + 1;
@@ -168,61 +139,61 @@ static int parse(const char *text, struct nevra *out, bool want_arch,
                 if (!dot)
                         return error_set(err, EINVAL,
                                          "invalid %s '%s': no architecture",
-                                         what, quote(text, q));
+                                         what, error_quote(text, q));
                 *dot = '\0';
                 arch = dot + 1;
                 if (!arch_known(arch)) {
                         char qa[QUOTE_BUF];
                         return error_set(err, EINVAL,
                                          "invalid %s '%s': unknown architecture '%s'",
-                                         what, quote(text, q), quote(arch, qa));
+                                         what, error_quote(text, q), error_quote(arch, qa));
                 }
         }
 
         if (!*name)
                 return error_set(err, EINVAL, "invalid %s '%s': empty name",
-                                 what, quote(text, q));
+                                 what, error_quote(text, q));
         /* As rpmbuild demands; also keeps "." and ".." out of file names. */
         if (!is_alnum(name[0]) && name[0] != '_')
                 return error_set(err, EINVAL,
                                  "invalid %s '%s': name starts with '%c'",
-                                 what, quote(text, q), name[0]);
+                                 what, error_quote(text, q), name[0]);
         if ((c = bad_char(name, name_char)))
                 return error_set(err, EINVAL,
                                  "invalid %s '%s': invalid character '%c' in name",
-                                 what, quote(text, q), c);
+                                 what, error_quote(text, q), c);
         if (epoch) {
                 if (!*epoch)
                         return error_set(err, EINVAL, "invalid %s '%s': empty epoch",
-                                         what, quote(text, q));
+                                         what, error_quote(text, q));
                 uint64_t e = 0;
                 for (p = epoch; *p; p++) {
                         if (!is_digit(*p))
                                 return error_set(err, EINVAL,
                                                  "invalid %s '%s': epoch is not a number",
-                                                 what, quote(text, q));
+                                                 what, error_quote(text, q));
                         e = e * 10 + (uint64_t)(*p - '0');
                         /* RPM stores the epoch in 32 bits. */
                         if (e > UINT32_MAX)
                                 return error_set(err, EINVAL,
                                                  "invalid %s '%s': epoch out of range",
-                                                 what, quote(text, q));
+                                                 what, error_quote(text, q));
                 }
         }
         if (!*version)
                 return error_set(err, EINVAL, "invalid %s '%s': empty version",
-                                 what, quote(text, q));
+                                 what, error_quote(text, q));
         if ((c = bad_char(version, verrel_char)))
                 return error_set(err, EINVAL,
                                  "invalid %s '%s': invalid character '%c' in version",
-                                 what, quote(text, q), c);
+                                 what, error_quote(text, q), c);
         if (!*release)
                 return error_set(err, EINVAL, "invalid %s '%s': empty release",
-                                 what, quote(text, q));
+                                 what, error_quote(text, q));
         if ((c = bad_char(release, verrel_char)))
                 return error_set(err, EINVAL,
                                  "invalid %s '%s': invalid character '%c' in release",
-                                 what, quote(text, q), c);
+                                 what, error_quote(text, q), c);
 
         /* buf[len] is the copy's own NUL: the "" for absent parts. */
         out->name = name;

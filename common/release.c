@@ -11,41 +11,6 @@
  * bound keeps a hostile upload from making us scan megabytes. */
 #define RELEASE_TEXT_MAX 65536
 
-/* Quoted input in messages is cut and escaped: hostile text must neither
- * flood a log nor forge a line in it. */
-#define QUOTE_MAX 80
-#define QUOTE_BUF (QUOTE_MAX * 4 + sizeof "...")
-
-/* Quotes at most len bytes of s (stopping at a NUL). */
-static const char *quote_n(const char *s, size_t len, char buf[QUOTE_BUF])
-{
-        size_t i, o = 0;
-
-        for (i = 0; i < len && s[i] && i < QUOTE_MAX; i++) {
-                unsigned char c = (unsigned char)s[i];
-                if (c == '\\' || c == '\'') {
-                        buf[o++] = '\\';
-                        buf[o++] = (char)c;
-                } else if (c >= 0x20 && c < 0x7f) {
-                        buf[o++] = (char)c;
-                } else {
-                        snprintf(buf + o, 5, "\\x%02x", c);
-                        o += 4;
-                }
-        }
-        if (i < len && s[i]) {
-                memcpy(buf + o, "...", 3);
-                o += 3;
-        }
-        buf[o] = '\0';
-        return buf;
-}
-
-static const char *quote(const char *s, char buf[QUOTE_BUF])
-{
-        return quote_n(s, (size_t)-1, buf);
-}
-
 static bool is_digit(char c)
 {
         return c >= '0' && c <= '9';
@@ -245,10 +210,10 @@ static int parse_line(const char *text, const char *start, const char *end,
         if (!d)
                 return error_set(err, ENOTSUP,
                                  "unsupported release '%s': unknown distribution",
-                                 quote(text, q));
+                                 error_quote(text, q));
         if (!v)
                 return error_set(err, EINVAL, "invalid release '%s': no version",
-                                 quote(text, q));
+                                 error_quote(text, q));
 
         /* After the version: nothing, or one "(codename)". */
         const char *rest = p;
@@ -258,7 +223,7 @@ static int parse_line(const char *text, const char *start, const char *end,
                 return error_set(err, EINVAL,
                                  "invalid release '%s': unexpected text after "
                                  "the version",
-                                 quote(text, q));
+                                 error_quote(text, q));
         bool rawhide = d->rule == VERSION_FEDORA &&
                        contains_nocase(rest, (size_t)(end - rest), "rawhide");
 
@@ -266,7 +231,7 @@ static int parse_line(const char *text, const char *start, const char *end,
         if (!set_version(d, v, vlen, rawhide, out)) {
                 char qv[QUOTE_BUF];
                 return error_set(err, EINVAL, "invalid release '%s': bad version '%s'",
-                                 quote(text, q), quote_n(v, vlen, qv));
+                                 error_quote(text, q), error_quote_n(v, vlen, QUOTE_MAX, qv));
         }
         return 0;
 }
@@ -378,7 +343,7 @@ static int parse_os_release(const char *text, const char *end,
                                                               : "bad quoting";
                                 return error_set(err, EINVAL,
                                                  "invalid os-release: %s in '%s'", why,
-                                                 quote_n(line, (size_t)(eol - line), q));
+                                                 error_quote_n(line, (size_t)(eol - line), QUOTE_MAX, q));
                         }
                         have[k] = true;
                 }
@@ -387,7 +352,7 @@ static int parse_os_release(const char *text, const char *end,
 
         if (!have[OS_ID] || !*val[OS_ID])
                 return error_set(err, EINVAL, "invalid os-release '%s': no ID",
-                                 quote(text, q));
+                                 error_quote(text, q));
         const struct distro *d = NULL;
         for (size_t i = 0; i < sizeof distros / sizeof distros[0]; i++)
                 if (strcmp(val[OS_ID], distros[i].os_release_id) == 0)
@@ -395,7 +360,7 @@ static int parse_os_release(const char *text, const char *end,
         if (!d)
                 return error_set(err, ENOTSUP,
                                  "unsupported distribution '%s' in os-release",
-                                 quote(val[OS_ID], q));
+                                 error_quote(val[OS_ID], q));
 
         /* Rawhide keeps a number in VERSION_ID (the next release's) and says
          * "rawhide" in the Red Hat product versions or in VERSION. */
@@ -414,14 +379,14 @@ static int parse_os_release(const char *text, const char *end,
         if (!rawhide && !have[OS_VERSION_ID])
                 return error_set(err, EINVAL,
                                  "invalid os-release of '%s': no VERSION_ID",
-                                 quote(val[OS_ID], q));
+                                 error_quote(val[OS_ID], q));
 
         set_distribution(d, out);
         const char *v = have[OS_VERSION_ID] ? val[OS_VERSION_ID] : "";
         if (!set_version(d, v, strlen(v), rawhide, out))
                 return error_set(err, EINVAL,
                                  "invalid os-release of '%s': bad VERSION_ID '%s'",
-                                 d->distribution, quote(v, q));
+                                 d->distribution, error_quote(v, q));
         return 0;
 }
 
@@ -438,7 +403,7 @@ int release_parse(const char *text, struct release *out, struct error *err)
         if (len > RELEASE_TEXT_MAX)
                 return error_set(err, EINVAL,
                                  "invalid release '%s': longer than %d bytes",
-                                 quote(text, q), RELEASE_TEXT_MAX);
+                                 error_quote(text, q), RELEASE_TEXT_MAX);
 
         /* Any "KEY=" line makes it an os-release file; release lines hold no
          * '='. */
@@ -466,17 +431,17 @@ int release_parse(const char *text, struct release *out, struct error *err)
                 r = 0;
                 if (start == stop)
                         r = error_set(err, EINVAL, "invalid release '%s': empty",
-                                      quote(text, q));
+                                      error_quote(text, q));
                 for (const char *p = start; r == 0 && p < stop; p++) {
                         unsigned char c = (unsigned char)*p;
                         if (c == '\n')
                                 r = error_set(err, EINVAL,
                                               "invalid release '%s': more than one line",
-                                              quote(text, q));
+                                              error_quote(text, q));
                         else if ((c < 0x20 && c != '\t') || c >= 0x7f)
                                 r = error_set(err, EINVAL,
                                               "invalid release '%s': contains a control "
-                                              "or non-ASCII character", quote(text, q));
+                                              "or non-ASCII character", error_quote(text, q));
                 }
                 if (r == 0)
                         r = parse_line(text, start, stop, out, err);
@@ -564,11 +529,11 @@ int release_id_make(const struct release *rel, const char *arch,
                          release_arch_normalize(arch));
         if (n < 0 || (size_t)n >= sizeof buf)
                 return error_set(err, EINVAL, "invalid release id '%s': too long",
-                                 quote(buf, q));
+                                 error_quote(buf, q));
         const char *why = release_id_problem(buf);
         if (why)
                 return error_set(err, EINVAL, "invalid release id '%s': %s",
-                                 quote(buf, q), why);
+                                 error_quote(buf, q), why);
         if ((size_t)n >= id_len)
                 return error_set(err, ENOSPC,
                                  "cannot store release id '%s': buffer of %zu bytes",
@@ -590,7 +555,7 @@ int release_id_parse(const char *id, struct release *out, char *arch,
         const char *why = release_id_problem(id);
         if (why)
                 return error_set(err, EINVAL, "invalid release id '%s': %s",
-                                 id ? quote(id, q) : "", why);
+                                 id ? error_quote(id, q) : "", why);
 
         /* release_id_problem() checked the sizes and the two dashes. */
         const char *d1 = strchr(id, '-'), *d2 = strchr(d1 + 1, '-');

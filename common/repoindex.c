@@ -90,23 +90,6 @@ static int quiet_pool_new(const char *release_id, Pool **out,
         return 0;
 }
 
-/* An invalid release id may come from a client: quote it short and
- * printable. */
-static const char *quote_id(const char *id, char *buf, size_t len)
-{
-        size_t i = 0;
-        for (; id[i] && i + 4 < len; i++) {
-                unsigned char c = (unsigned char)id[i];
-                buf[i] = c >= 0x20 && c < 0x7f && c != '\'' ? (char)c : '?';
-        }
-        if (id[i]) {
-                memcpy(buf + i, "...", 3);
-                i += 3;
-        }
-        buf[i] = '\0';
-        return buf;
-}
-
 static int path_fmt(char *buf, size_t len, const char *a, const char *b,
                     const char *c)
 {
@@ -235,13 +218,13 @@ bool release_list_contains(const struct release_list *list, const char *id)
 int repoindex_open(const char *repo_dir, const char *release_id,
                    struct repoindex **out, struct error *err)
 {
-        char q[RELEASE_ID_MAX + 4];
+        char q[QUOTE_BUF];
         *out = NULL;
         if (!release_id || !release_id_valid(release_id))
                 return error_set(err, EINVAL,
                                  "cannot open the index of release '%s': "
                                  "not a valid release id",
-                                 quote_id(release_id ? release_id : "", q, sizeof q));
+                                 error_quote(release_id ? release_id : "", q));
 
         char path[PATH_MAX];
         if (path_fmt(path, sizeof path, repo_dir, release_id, REPOINDEX_FILE) < 0)
@@ -531,12 +514,12 @@ static int write_index(Repo *repo, const char *rel_dir, struct error *err)
 int repoindex_build(const char *repo_dir, const char *release_id,
                     struct error *err)
 {
-        char q[RELEASE_ID_MAX + 4];
+        char q[QUOTE_BUF];
         if (!release_id || !release_id_valid(release_id))
                 return error_set(err, EINVAL,
                                  "cannot build the index of release '%s': "
                                  "not a valid release id",
-                                 quote_id(release_id ? release_id : "", q, sizeof q));
+                                 error_quote(release_id ? release_id : "", q));
 
         char rel_dir[PATH_MAX], pkg_dir[PATH_MAX];
         if (path_fmt(rel_dir, sizeof rel_dir, repo_dir, release_id, NULL) < 0 ||

@@ -205,25 +205,11 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
  * Responses
  */
 
-/* Bytes a person can read: control characters, non-ASCII and quotes
- * escaped, long names shortened. For member names that come from an
- * archive and go into a response body or the error log. */
+/* Text from a client (a member name, a header) shortened and escaped
+ * for a response body or the error log. */
 static const char *printable(apr_pool_t *p, const char *s, size_t max)
 {
-        size_t len = strlen(s);
-        char *out = apr_palloc(p, (len < max ? len : max) * 4 + 4);
-        char *o = out;
-        for (size_t i = 0; i < len && i < max; i++) {
-                unsigned char c = (unsigned char)s[i];
-                if (c < 0x20 || c >= 0x7f || c == '\\' || c == '\'' || c == '"')
-                        o += sprintf(o, "\\x%02x", c);
-                else
-                        *o++ = (char)c;
-        }
-        if (len > max)
-                o += sprintf(o, "...");
-        *o = '\0';
-        return out;
+        return error_quote_n(s, SIZE_MAX, max, apr_palloc(p, QUOTE_SIZE(max)));
 }
 
 /* A short text body with an explicit length. The handler then returns OK,

@@ -731,10 +731,10 @@ static void test_open_errors(void **state)
                 { "Fedora-34-x86_64", -EINVAL, "'Fedora-34-x86_64'" },
                 { "fedora-34-x86_64/../fedora-34-x86_64", -EINVAL, "not a valid release id" },
                 { "", -EINVAL, "''" },
-                { "fedora-34\n-x86_64'", -EINVAL, "'fedora-34?-x86_64?'" },
+                { "fedora-34\n-x86_64'", -EINVAL, "'fedora-34\\x0a-x86_64\\''" },
                 { "fedora-000000000000000000000000000000000000"
                   "00000000000000000000000000000000-x86_64",
-                  -EINVAL, "0...': not a valid release id" },
+                  -EINVAL, "-x86_...': not a valid release id" },        /* cut at 80 */
                 { "fedora-96-x86_64", -EBADMSG, "fedora-96-x86_64/" REPOINDEX_FILE "'" },
         };
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
