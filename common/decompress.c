@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,10 +98,13 @@ static int truncated(struct decoder *d, struct error *err)
 static int run_gzip(struct decoder *d, const void *in, size_t in_len, size_t *consumed,
                     void *out, size_t out_cap, size_t *produced, bool last, struct error *err)
 {
+        /* zlib counts in 32 bits: offer it at most that much at a time. */
+        uInt in_max = in_len > UINT_MAX ? UINT_MAX : (uInt)in_len;
+        uInt out_max = out_cap > UINT_MAX ? UINT_MAX : (uInt)out_cap;
         d->z.next_in = (Bytef *)in;
-        d->z.avail_in = (uInt)in_len;
+        d->z.avail_in = in_max;
         d->z.next_out = out;
-        d->z.avail_out = (uInt)out_cap;
+        d->z.avail_out = out_max;
         int r = Z_OK;
         while (d->z.avail_out > 0 && (d->z.avail_in > 0 || !d->at_boundary)) {
                 if (d->at_boundary) {
@@ -121,9 +125,9 @@ static int run_gzip(struct decoder *d, const void *in, size_t in_len, size_t *co
                 if (r == Z_BUF_ERROR)   /* no progress: needs input */
                         break;
         }
-        *consumed = in_len - d->z.avail_in;
-        *produced = out_cap - d->z.avail_out;
-        if (last && *consumed == in_len && *produced < out_cap) {
+        *consumed = in_max - d->z.avail_in;
+        *produced = out_max - d->z.avail_out;
+        if (last && *consumed == in_len && d->z.avail_out > 0) {
                 if (!d->at_boundary)
                         return truncated(d, err);
                 return 1;
@@ -139,6 +143,11 @@ static int run_xz(struct decoder *d, const void *in, size_t in_len, size_t *cons
         d->lz.next_out = out;
         d->lz.avail_out = out_cap;
         lzma_ret r = lzma_code(&d->lz, last ? LZMA_FINISH : LZMA_RUN);
+        /* liblzma tells of input that ends inside a stream (LZMA_BUF_ERROR)
+         * only on the second call in a row that makes no progress: with
+         * all input given and room left, ask again until it answers. */
+        while (last && r == LZMA_OK && d->lz.avail_in == 0 && d->lz.avail_out > 0)
+                r = lzma_code(&d->lz, LZMA_FINISH);
         *consumed = in_len - d->lz.avail_in;
         *produced = out_cap - d->lz.avail_out;
         switch (r) {
