@@ -16,99 +16,14 @@
 #include <rpm/rpmver.h>
 
 #include "nevra.h"
+#include "testutil.h"
 
-#define N_ELEMENTS(a) (sizeof (a) / sizeof (a)[0])
 
 /* --- helpers ------------------------------------------------------------ */
 
 static int sign(int v)
 {
         return (v > 0) - (v < 0);
-}
-
-/* Printable form of a test input for failure messages (inputs may hold
- * control characters or be megabytes long). */
-static const char *show(const char *s)
-{
-        /* A few buffers in turn: one message may show two inputs. */
-        static char bufs[4][200];
-        static unsigned turn;
-        char *buf = bufs[turn++ % 4];
-        size_t o = 0;
-
-        if (!s)
-                return "(null)";
-        for (size_t i = 0; s[i] && o + 8 < sizeof bufs[0]; i++) {
-                unsigned char c = (unsigned char)s[i];
-                if (c >= 0x20 && c < 0x7f)
-                        buf[o++] = (char)c;
-                else
-                        o += (size_t)snprintf(buf + o, sizeof bufs[0] - o, "\\x%02x", c);
-        }
-        buf[o] = '\0';
-        return buf;
-}
-
-/* An error message must be one bounded line of printable ASCII: it ends up
- * in logs and HTTP answers. */
-static void check_message(const struct error *err, const char *prefix,
-                          const char *part, const char *input)
-{
-        size_t len = strnlen(err->msg, sizeof err->msg);
-        if (len == 0 || len >= 500)
-                fail_msg("'%s': message of length %zu", show(input), len);
-        for (size_t i = 0; i < len; i++) {
-                unsigned char c = (unsigned char)err->msg[i];
-                if (c < 0x20 || c >= 0x7f)
-                        fail_msg("'%s': raw byte 0x%02x in message", show(input), c);
-        }
-        if (prefix && strncmp(err->msg, prefix, strlen(prefix)) != 0)
-                fail_msg("'%s': message \"%s\" does not start with \"%s\"",
-                         show(input), err->msg, prefix);
-        if (part && !strstr(err->msg, part))
-                fail_msg("'%s': message \"%s\" lacks \"%s\"", show(input), err->msg, part);
-}
-
-/* $TESTDATA as make check sets it; otherwise ../shared/testdata next to
- * the source tree (found from $top_srcdir or this file's own path). */
-static const char *testdata_dir(void)
-{
-        static char dir[4096];
-        const char *env = getenv("TESTDATA");
-        if (env && *env)
-                return env;
-        const char *top = getenv("top_srcdir");
-        if (top && *top) {
-                snprintf(dir, sizeof dir, "%s/../shared/testdata", top);
-                return dir;
-        }
-        const char *file = __FILE__;
-        const char *tail = strstr(file, "tests/unit/");
-        if (tail) {
-                snprintf(dir, sizeof dir, "%.*s../shared/testdata",
-                         (int)(tail - file), file);
-                return dir;
-        }
-        return "../shared/testdata";
-}
-
-/* Whole file, NUL-terminated; fails the test when unreadable. */
-static char *slurp(const char *rel)
-{
-        char path[4096];
-        int len = snprintf(path, sizeof path, "%s/%s", testdata_dir(), rel);
-        if (len < 0 || (size_t)len >= sizeof path)
-                fail_msg("test data path too long: '%s'", rel);
-        FILE *f = fopen(path, "rb");
-        if (!f)
-                fail_msg("cannot open test data '%s' (set TESTDATA)", path);
-        char *buf = malloc(1024 * 1024 + 1);
-        assert_non_null(buf);
-        size_t n = fread(buf, 1, 1024 * 1024, f);
-        assert_int_equal(ferror(f), 0);
-        fclose(f);
-        buf[n] = '\0';
-        return buf;
 }
 
 /* --- parsing ------------------------------------------------------------ */

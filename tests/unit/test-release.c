@@ -15,46 +15,16 @@
 #include <cmocka.h>
 
 #include "release.h"
+#include "testutil.h"
 
-#define N_ELEMENTS(a) (sizeof (a) / sizeof (a)[0])
 
 /* --- helpers ------------------------------------------------------------ */
 
-/* Printable form of a test input for failure messages. */
-static const char *show(const char *s)
+/* A release error must also say what failed, in one of these words. */
+static void check_release_message(const struct error *err, const char *part,
+                                  const char *input)
 {
-        /* A few buffers in turn: one message may show two inputs. */
-        static char bufs[4][200];
-        static unsigned turn;
-        char *buf = bufs[turn++ % 4];
-        size_t o = 0;
-
-        if (!s)
-                return "(null)";
-        for (size_t i = 0; s[i] && o + 8 < sizeof bufs[0]; i++) {
-                unsigned char c = (unsigned char)s[i];
-                if (c >= 0x20 && c < 0x7f)
-                        buf[o++] = (char)c;
-                else
-                        o += (size_t)snprintf(buf + o, sizeof bufs[0] - o, "\\x%02x", c);
-        }
-        buf[o] = '\0';
-        return buf;
-}
-
-/* An error message must be one bounded line of printable ASCII: it ends up
- * in logs and in the task's log for the user. */
-static void check_message(const struct error *err, const char *part,
-                          const char *input)
-{
-        size_t len = strnlen(err->msg, sizeof err->msg);
-        if (len == 0 || len >= 500)
-                fail_msg("'%s': message of length %zu", show(input), len);
-        for (size_t i = 0; i < len; i++) {
-                unsigned char c = (unsigned char)err->msg[i];
-                if (c < 0x20 || c >= 0x7f)
-                        fail_msg("'%s': raw byte 0x%02x in message", show(input), c);
-        }
+        check_message(err, NULL, part, input);
         static const char *const prefixes[] = {
                 "invalid release", "unsupported release '", "invalid os-release",
                 "unsupported distribution '", "cannot ",
@@ -66,50 +36,6 @@ static void check_message(const struct error *err, const char *part,
         if (!prefixed)
                 fail_msg("'%s': message \"%s\" does not say what failed", show(input),
                          err->msg);
-        if (part && !strstr(err->msg, part))
-                fail_msg("'%s': message \"%s\" lacks \"%s\"", show(input), err->msg, part);
-}
-
-/* $TESTDATA as make check sets it; otherwise ../shared/testdata next to
- * the source tree (found from $top_srcdir or this file's own path). */
-static const char *testdata_dir(void)
-{
-        static char dir[4096];
-        const char *env = getenv("TESTDATA");
-        if (env && *env)
-                return env;
-        const char *top = getenv("top_srcdir");
-        if (top && *top) {
-                snprintf(dir, sizeof dir, "%s/../shared/testdata", top);
-                return dir;
-        }
-        const char *file = __FILE__;
-        const char *tail = strstr(file, "tests/unit/");
-        if (tail) {
-                snprintf(dir, sizeof dir, "%.*s../shared/testdata",
-                         (int)(tail - file), file);
-                return dir;
-        }
-        return "../shared/testdata";
-}
-
-/* Whole file, NUL-terminated; fails the test when unreadable. */
-static char *slurp(const char *rel)
-{
-        char path[4096];
-        int len = snprintf(path, sizeof path, "%s/%s", testdata_dir(), rel);
-        if (len < 0 || (size_t)len >= sizeof path)
-                fail_msg("test data path too long: '%s'", rel);
-        FILE *f = fopen(path, "rb");
-        if (!f)
-                fail_msg("cannot open test data '%s' (set TESTDATA)", path);
-        char *buf = malloc(1024 * 1024 + 1);
-        assert_non_null(buf);
-        size_t n = fread(buf, 1, 1024 * 1024, f);
-        assert_int_equal(ferror(f), 0);
-        fclose(f);
-        buf[n] = '\0';
-        return buf;
 }
 
 /* --- release_parse ------------------------------------------------------ */
@@ -349,7 +275,7 @@ static void test_parse(void **state)
                                          row->distribution, row->version);
                 } else {
                         assert_int_equal(err.code, -row->rc);
-                        check_message(&err, row->msg, row->in);
+                        check_release_message(&err, row->msg, row->in);
                         /* No half-filled result on failure. */
                         assert_string_equal(rel.distribution, "");
                         assert_string_equal(rel.version, "");
@@ -374,21 +300,21 @@ static void test_parse_hostile(void **state)
         s[big - 1] = ')';
         s[big] = '\0';
         assert_int_equal(release_parse(s, &rel, &err), -EINVAL);
-        check_message(&err, "longer than", s);
+        check_release_message(&err, "longer than", s);
         assert_non_null(strstr(err.msg, "...'"));
 
         /* 1 MiB of newlines, of NUL-free control bytes, of os-release lines. */
         memset(s, '\n', big);
         assert_int_equal(release_parse(s, &rel, &err), -EINVAL);
-        check_message(&err, NULL, "(newlines)");
+        check_release_message(&err, NULL, "(newlines)");
         for (size_t i = 0; i < big; i++)
                 s[i] = (char)(1 + i % 255);
         assert_int_equal(release_parse(s, &rel, &err), -EINVAL);
-        check_message(&err, NULL, "(bytes)");
+        check_release_message(&err, NULL, "(bytes)");
         for (size_t i = 0; i + 10 <= big; i += 10)
                 memcpy(s + i, "ID=fedora\n", 10);
         assert_int_equal(release_parse(s, &rel, &err), -EINVAL);
-        check_message(&err, NULL, "(os-release)");
+        check_release_message(&err, NULL, "(os-release)");
 
         /* Long but under the limit: a 60 KiB os-release of comments. */
         size_t n = 0;
@@ -404,31 +330,31 @@ static void test_parse_hostile(void **state)
         memset(s, 'A', 10 * 1024);
         s[10 * 1024] = '\0';
         assert_int_equal(release_parse(s, &rel, &err), -ENOTSUP);
-        check_message(&err, "...'", "(10 KiB)");
+        check_release_message(&err, "...'", "(10 KiB)");
 
         /* Long values and names in every position. */
         memset(s, '9', 10 * 1024);
         memcpy(s, "ID=fedora\nVERSION_ID=", 21);
         s[10 * 1024] = '\0';
         assert_int_equal(release_parse(s, &rel, &err), -EINVAL);
-        check_message(&err, "too long", "(long VERSION_ID)");
+        check_release_message(&err, "too long", "(long VERSION_ID)");
         memset(s, '9', 10 * 1024);
         memcpy(s, "Fedora release ", 15);
         assert_int_equal(release_parse(s, &rel, &err), -EINVAL);
-        check_message(&err, "bad version", "(long version)");
+        check_release_message(&err, "bad version", "(long version)");
         memset(s, 'a', 10 * 1024);
         memcpy(s + 10 * 1024 - 11, " release 40", 11);
         assert_int_equal(release_parse(s, &rel, &err), -ENOTSUP);
-        check_message(&err, "unknown distribution", "(long name)");
+        check_release_message(&err, "unknown distribution", "(long name)");
         for (size_t i = 0; i < 10 * 1024; i += 2)
                 memcpy(s + i, "a ", 2);
         memcpy(s + 10 * 1024 - 11, " release 40", 11);
         assert_int_equal(release_parse(s, &rel, &err), -ENOTSUP);
-        check_message(&err, "unknown distribution", "(many words)");
+        check_release_message(&err, "unknown distribution", "(many words)");
         free(s);
 
         assert_int_equal(release_parse(NULL, &rel, &err), -EINVAL);
-        check_message(&err, "none given", NULL);
+        check_release_message(&err, "none given", NULL);
         assert_int_equal(release_parse("Fedora release 40", NULL, &err), -EINVAL);
         /* err is optional. */
         assert_int_equal(release_parse("Ubuntu", &rel, NULL), -ENOTSUP);
@@ -524,10 +450,10 @@ static void test_id_make(void **state)
                         assert_int_equal(release_id_make(&rel, rows[i].arch, id,
                                                          len, &err), -ENOSPC);
                         assert_string_equal(id, "");
-                        check_message(&err, "buffer", rows[i].out);
+                        check_release_message(&err, "buffer", rows[i].out);
                 } else {
                         assert_string_equal(id, "");
-                        check_message(&err, rows[i].out, rows[i].distribution);
+                        check_release_message(&err, rows[i].out, rows[i].distribution);
                 }
         }
 
@@ -538,11 +464,11 @@ static void test_id_make(void **state)
         memset(full.distribution, 'a', sizeof full.distribution);
         memcpy(full.version, "40", 3);
         assert_int_equal(release_id_make(&full, "x86_64", id, sizeof id, &err), -EINVAL);
-        check_message(&err, "bad distribution", "(full distribution)");
+        check_release_message(&err, "bad distribution", "(full distribution)");
         memcpy(full.distribution, "fedora", 7);
         memset(full.version, '1', sizeof full.version);
         assert_int_equal(release_id_make(&full, "x86_64", id, sizeof id, &err), -EINVAL);
-        check_message(&err, "bad version", "(full version)");
+        check_release_message(&err, "bad version", "(full version)");
 
         memcpy(full.version, "40", 3);
         assert_int_equal(release_id_make(NULL, "x86_64", id, sizeof id, &err), -EINVAL);
@@ -648,14 +574,14 @@ static void test_id_parse(void **state)
                         assert_int_equal(release_id_parse(rows[i].id, &rel, arch,
                                                           alen, &err), -ENOSPC);
                         assert_string_equal(arch, "");
-                        check_message(&err, "buffer", rows[i].id);
+                        check_release_message(&err, "buffer", rows[i].id);
                         /* The arch is optional. */
                         assert_int_equal(release_id_parse(rows[i].id, &rel, NULL, 0,
                                                           NULL), 0);
                         assert_string_equal(rel.version, rows[i].version);
                 } else {
                         assert_int_equal(err.code, EINVAL);
-                        check_message(&err, rows[i].msg, rows[i].id);
+                        check_release_message(&err, rows[i].msg, rows[i].id);
                         assert_string_equal(rel.distribution, "");
                         assert_string_equal(rel.version, "");
                         assert_string_equal(arch, "");
@@ -666,7 +592,7 @@ static void test_id_parse(void **state)
         struct error err;
         assert_false(release_id_valid(NULL));
         assert_int_equal(release_id_parse(NULL, &rel, NULL, 0, &err), -EINVAL);
-        check_message(&err, "none given", NULL);
+        check_release_message(&err, "none given", NULL);
         assert_int_equal(release_id_parse("fedora-40-x86_64", NULL, NULL, 0, &err),
                          -EINVAL);
 }

@@ -32,6 +32,7 @@
 #include <solv/solvable.h>
 
 #include "repoindex.h"
+#include "testutil.h"
 
 #define MAIN_RELEASE "fedora-34-x86_64"
 #define ABIGAIL "libabigail-real-fedora-rhel-rpms-with-debuginfo"
@@ -219,20 +220,7 @@ static bool lookup(const char *repo, const char *release, const char *name,
 static int group_setup(void **state)
 {
         (void)state;
-        const char *td = getenv("TESTDATA");
-        if (td && *td) {
-                path_of(testdata, sizeof testdata, "%s", td);
-        } else {
-                /* This file is tests/unit/ under the project root. */
-                char here[PATH_MAX];
-                path_of(here, sizeof here, "%s", __FILE__);
-                char *slash = strrchr(here, '/');
-                if (slash)
-                        *slash = '\0';
-                else
-                        path_of(here, sizeof here, ".");
-                path_of(testdata, sizeof testdata, "%s/../../../shared/testdata", here);
-        }
+        path_of(testdata, sizeof testdata, "%s", testdata_dir());
 
         path_of(repo_dir, sizeof repo_dir, "/tmp/test-repoindex.XXXXXX");
         if (!mkdtemp(repo_dir))
