@@ -598,7 +598,8 @@ struct body_reader {
         apr_size_t in_len;
         int eos;                /* the client's body has been read whole */
         int done;               /* the compressed stream ended cleanly */
-        struct decoder *decoder;
+        struct decoder *decoder; /* NULL for an uncompressed body */
+        int passthrough;        /* uncompressed: buckets go to libarchive as they are */
         char *out;
         size_t out_cap;
         apr_off_t decoded;      /* bytes of tar so far */
@@ -619,9 +620,10 @@ static apr_status_t decoder_cleanup(void *data)
         return APR_SUCCESS;
 }
 
-/* The next decoded bytes, in br->out: their count, 0 at the end of the
- * stream, -1 on failure (br->failure says which). */
-static apr_ssize_t body_next(struct body_reader *br)
+/* The next decoded bytes, at *out: their count, 0 at the end of the
+ * stream, -1 on failure (br->failure says which). An uncompressed body is
+ * handed on from httpd's buckets as it is, without a copy. */
+static apr_ssize_t body_next(struct body_reader *br, const void **out)
 {
         if (br->done)
                 return 0;
@@ -666,6 +668,16 @@ static apr_ssize_t body_next(struct body_reader *br)
                                 continue;
                         }
                 }
+                if (br->passthrough) {
+                        if (br->in_len == 0) {
+                                br->done = 1;
+                                return 0;
+                        }
+                        *out = br->in;
+                        apr_ssize_t n = (apr_ssize_t)br->in_len;
+                        br->in_len = 0;
+                        return n;
+                }
                 size_t consumed, produced;
                 int r = decoder_run(br->decoder, br->in, br->in_len, &consumed, br->out,
                                     br->out_cap, &produced, br->eos, &br->err);
@@ -680,8 +692,10 @@ static apr_ssize_t body_next(struct body_reader *br)
                         br->failure = BODY_TOO_BIG;
                         return -1;
                 }
-                if (produced > 0)
+                if (produced > 0) {
+                        *out = br->out;
                         return (apr_ssize_t)produced;
+                }
                 if (r == 1) {
                         br->done = 1;
                         return 0;
@@ -699,13 +713,12 @@ static apr_ssize_t body_next(struct body_reader *br)
 static la_ssize_t archive_read_body(struct archive *a, void *data, const void **out)
 {
         struct body_reader *br = data;
-        apr_ssize_t n = body_next(br);
+        apr_ssize_t n = body_next(br, out);
         if (n < 0) {
                 archive_set_error(a, EIO, "%s", br->failure == BODY_CLIENT ?
                                   "reading the request body failed" : br->err.msg);
                 return -1;
         }
-        *out = br->out;
         return (la_ssize_t)n;
 }
 
@@ -714,7 +727,8 @@ static la_ssize_t archive_read_body(struct archive *a, void *data, const void **
  * gets an answer (as mod_dav does) instead of a reset connection. */
 static void body_finish(struct body_reader *br)
 {
-        while (body_next(br) > 0)
+        const void *ignored;
+        while (body_next(br, &ignored) > 0)
                 ;
         /* What follows a finished stream is left to httpd to discard. */
 }
@@ -756,6 +770,7 @@ struct unpack {
         const char *bad_member; /* first refused member: the 403 body */
         const char *error;      /* why a 415 or 413 */
         int write_errno;
+        char *write_buf;        /* WRITE_CHUNK bytes */
         unsigned char seen[MEMBER_RULE_COUNT];
 };
 
@@ -847,10 +862,48 @@ static int write_all_at(int fd, const char *buf, size_t len, off_t offset)
         return 0;
 }
 
+/* Member data is gathered into writes of this size: the tar reader hands
+ * it over in pieces as small as httpd's 8 KB socket reads, and a system
+ * call for each of those cost a third of an upload's time. */
+#define WRITE_CHUNK (256 * 1024)
+
+struct gather {
+        int fd;
+        char *buf;
+        size_t len;
+        off_t offset;           /* where buf[0] goes */
+};
+
+static int gather_flush(struct gather *g)
+{
+        int e = write_all_at(g->fd, g->buf, g->len, g->offset);
+        g->offset += (off_t)g->len;
+        g->len = 0;
+        return e;
+}
+
+/* Queues len bytes for offset; holes (sparse members) start a new write. */
+static int gather_add(struct gather *g, const char *data, size_t len, off_t offset)
+{
+        if (g->len && (offset != g->offset + (off_t)g->len || g->len + len > WRITE_CHUNK)) {
+                int e = gather_flush(g);
+                if (e)
+                        return e;
+        }
+        if (g->len == 0)
+                g->offset = offset;
+        if (len >= WRITE_CHUNK)
+                return write_all_at(g->fd, data, len, offset);
+        memcpy(g->buf + g->len, data, len);
+        g->len += len;
+        return 0;
+}
+
 /* Reads one member's data, writing it to fd, or dropping it when fd < 0. */
 static enum unpack_result member_copy(struct unpack *u, struct archive *a, int fd,
                                       apr_off_t size)
 {
+        struct gather g = { .fd = fd, .buf = u->write_buf };
         for (;;) {
                 const void *buf;
                 size_t len;
@@ -866,15 +919,20 @@ static enum unpack_result member_copy(struct unpack *u, struct archive *a, int f
                         u->error = "a member's data runs past its declared size";
                         return UNPACK_NOT_ARCHIVE;
                 }
-                int e = write_all_at(fd, buf, len, (off_t)offset);
+                int e = gather_add(&g, buf, len, (off_t)offset);
                 if (e) {
                         u->write_errno = e;
                         return UNPACK_WRITE_ERROR;
                 }
         }
+        if (fd < 0)
+                return UNPACK_OK;
+        int e = gather_flush(&g);
         /* A sparse member may end in a hole: give the file its full size. */
-        if (fd >= 0 && ftruncate(fd, (off_t)size) < 0) {
-                u->write_errno = errno;
+        if (!e && ftruncate(fd, (off_t)size) < 0)
+                e = errno;
+        if (e) {
+                u->write_errno = e;
                 return UNPACK_WRITE_ERROR;
         }
         return UNPACK_OK;
@@ -1112,19 +1170,22 @@ static int handle_create(request_rec *r, const server_conf *sc)
                 .limit = compressions[f] == COMPRESSION_NONE ? APR_INT64_MAX :
                          (apr_off_t)c->max_unpacked_size * MIB + MIB,
         };
-        if (decoder_new(compressions[f], DECODER_MEMORY_LIMIT, &br.decoder, &err) < 0) {
+        br.passthrough = compressions[f] == COMPRESSION_NONE;
+        if (!br.passthrough && decoder_new(compressions[f], DECODER_MEMORY_LIMIT, &br.decoder, &err) < 0) {
                 close(crash_fd);
                 ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, RTLOGNO(00027)
                               "cannot read task %u: %s", id, err.msg);
                 return refuse_early(r, HTTP_INTERNAL_SERVER_ERROR,
                                     "The server cannot read uploads now; try again later.");
         }
-        apr_pool_cleanup_register(r->pool, br.decoder, decoder_cleanup, apr_pool_cleanup_null);
+        if (br.decoder)
+                apr_pool_cleanup_register(r->pool, br.decoder, decoder_cleanup, apr_pool_cleanup_null);
         struct unpack u = {
                 .r = r,
                 .br = &br,
                 .crash_fd = crash_fd,
                 .max_unpacked = (apr_off_t)c->max_unpacked_size * MIB,
+                .write_buf = apr_palloc(r->pool, WRITE_CHUNK),
         };
         enum unpack_result res = unpack_body(&u);
         close(crash_fd);
