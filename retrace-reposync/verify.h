@@ -1,0 +1,21 @@
+/* verify.h: RPM signatures, checked with librpm against the keys a
+ * repository names (gpgkey), for gpgcheck=1. */
+#ifndef REPOSYNC_VERIFY_H
+#define REPOSYNC_VERIFY_H
+
+#include "error.h"
+
+struct verifier;
+
+/* Keys: ASCII-armored public key files (local paths; file:// and
+ * http(s):// keys are fetched by the caller into files first). */
+int verifier_new(const char *const *key_files, size_t count, struct verifier **out,
+                 struct error *err);
+void verifier_free(struct verifier *v);
+
+/* 0 when the package carries a valid signature made by one of the keys;
+ * -EPERM for an unsigned package, a signature by another key, or a bad
+ * signature or digest; the message says which and names the file. */
+int verify_package(struct verifier *v, const char *path, struct error *err);
+
+#endif
