@@ -57,6 +57,10 @@ struct retrace_conf {
         uint64_t delete_failed_task_after; /* hours */
         uint64_t cache_max_size;        /* MiB */
         uint64_t scan_interval;         /* seconds between spool scans */
+        /* [reposync] */
+        uint64_t reposync_parallel;     /* downloads at once */
+        uint64_t reposync_retries;      /* further tries of a failed download */
+        uint64_t reposync_timeout;      /* seconds without progress */
 };
 
 struct conf_key {

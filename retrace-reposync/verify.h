@@ -18,4 +18,9 @@ void verifier_free(struct verifier *v);
  * signature or digest; the message says which and names the file. */
 int verify_package(struct verifier *v, const char *path, struct error *err);
 
+/* 0 when path is an RPM whose lead and header read and whose header
+ * digests hold (no key needed): what --import checks before a file joins
+ * the repository. -EINVAL naming the file otherwise. */
+int verify_readable(const char *path, struct error *err);
+
 #endif
