@@ -7,9 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include <ini.h>
-
 #include "conf.h"
+#include "ini.h"
 
 #define KEY(sec, nm, dir, ty, field, def, lo, hi, un, hl) \
         { sec, nm, dir, ty, offsetof(struct retrace_conf, field), def, lo, hi, un, hl }
@@ -223,78 +222,39 @@ void conf_format_value(const struct retrace_conf *conf,
 }
 
 struct load_ctx {
-        FILE *file;
         const char *path;
-        int lineno;             /* of the line inih is working on */
-        bool overlong;
         struct retrace_conf *conf;
-        struct error *err;
-        int failed;             /* first error, or 0 */
 };
 
-/* inih's reader: counts lines (Debian and Fedora build inih without
- * INI_HANDLER_LINENO) and refuses a line longer than inih's buffer instead
- * of letting it be split in two. */
-static char *read_ini_line(char *buf, int size, void *user)
-{
-        struct load_ctx *ctx = user;
-        if (!fgets(buf, size, ctx->file))
-                return NULL;
-        ctx->lineno++;
-        size_t len = strlen(buf);
-        if (len == (size_t)size - 1 && buf[len - 1] != '\n' && !feof(ctx->file)) {
-                ctx->overlong = true;
-                return NULL;
-        }
-        return buf;
-}
-
-static int on_ini_value(void *user, const char *section, const char *name,
-                        const char *value)
+static int on_ini_entry(void *user, const struct ini_entry *e, struct error *err)
 {
         struct load_ctx *ctx = user;
         char where[PATH_MAX + 32];
 
-        if (ctx->failed) /* inih goes on after an error; keep the first */
+        if (!e->key)    /* a [section] line: its keys are checked one by one */
                 return 0;
-        snprintf(where, sizeof where, "%s:%d", ctx->path, ctx->lineno);
-        const struct conf_key *key = conf_key_find(section, name);
-        if (!key && section[0] == '\0')
-                ctx->failed = error_set(ctx->err, EINVAL,
-                                        "%s: '%s' is outside any [section]",
-                                        where, name);
-        else if (!key)
-                ctx->failed = error_set(ctx->err, EINVAL,
-                                        "%s: unknown key '%s' in section [%s]",
-                                        where, name, section);
-        else
-                ctx->failed = conf_set(ctx->conf, key, value, where, ctx->err);
-        return ctx->failed == 0;
+        snprintf(where, sizeof where, "%s:%u", ctx->path, e->line);
+        if (e->continuation)
+                return error_set(err, EINVAL, "%s: %s takes one value, not a second line",
+                                 where, e->key);
+        const struct conf_key *key = conf_key_find(e->section, e->key);
+        if (!key && e->section[0] == '\0')
+                return error_set(err, EINVAL, "%s: '%s' is outside any [section]",
+                                 where, e->key);
+        if (!key)
+                return error_set(err, EINVAL, "%s: unknown key '%s' in section [%s]",
+                                 where, e->key, e->section);
+        return conf_set(ctx->conf, key, e->value, where, err);
 }
 
 int conf_load(struct retrace_conf *conf, const char *path, struct error *err)
 {
         struct retrace_conf tmp = *conf;
-        struct load_ctx ctx = { .path = path, .conf = &tmp, .err = err };
+        struct load_ctx ctx = { .path = path, .conf = &tmp };
 
-        ctx.file = fopen(path, "re");
-        if (!ctx.file)
-                return error_set_errno(err, errno, "cannot open configuration file '%s'", path);
-        int r = ini_parse_stream(read_ini_line, &ctx, on_ini_value, &ctx);
-        bool read_error = ferror(ctx.file);
-        fclose(ctx.file);
-
-        if (ctx.failed)
-                return ctx.failed;
-        if (ctx.overlong)
-                return error_set(err, EINVAL, "%s:%d: line longer than %d bytes",
-                                 path, ctx.lineno, INI_MAX_LINE - 2);
-        if (read_error || r < 0)
-                return error_set(err, EIO, "cannot read configuration file '%s'", path);
-        if (r > 0)
-                return error_set(err, EINVAL,
-                                 "%s:%d: not an INI line (expected 'key = value' or '[section]')",
-                                 path, r);
+        int r = ini_load(path, "configuration file", on_ini_entry, &ctx, err);
+        if (r < 0)
+                return r;
         *conf = tmp;
         return 0;
 }

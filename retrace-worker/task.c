@@ -1,0 +1,570 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "coreinfo.h"
+#include "decompress.h"
+#include "exploitable.h"
+#include "gdb.h"
+#include "nevra.h"
+#include "release.h"
+#include "repoindex.h"
+#include "resolve.h"
+#include "task.h"
+
+#define MIB (UINT64_C(1) << 20)
+
+struct task {
+        const struct worker_env *env;
+        task_id id;
+        char dir[PATH_MAX];             /* SpoolDir/tasks/<id> */
+        char crash[PATH_MAX];           /* its crash/ */
+        char root[PATH_MAX];            /* CacheDir/roots/<id> */
+        int log_fd;
+        bool keep_environment;          /* task type 1 */
+        double stage_started;
+};
+
+/* --- the task's log -------------------------------------------------------- */
+
+static void tlog(struct task *t, const char *level, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static void tlog(struct task *t, const char *level, const char *fmt, ...)
+{
+        char line[8192], stamp[32];
+        time_t now = time(NULL);
+        struct tm tm;
+        localtime_r(&now, &tm);
+        strftime(stamp, sizeof stamp, "[%Y-%m-%d %H:%M:%S]", &tm);
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof line, fmt, ap);
+        va_end(ap);
+        /* One write per line (O_APPEND): a reader sees whole lines. A
+         * failed write (full disk) shows in the status write after it. */
+        if (t->log_fd >= 0)
+                dprintf(t->log_fd, "%s %s %s\n", stamp, level, line);
+        if (t->env->verbose || strcmp(level, "ERROR") == 0)
+                fprintf(stderr, "task %u: %s %s\n", t->id, level, line);
+}
+
+static double now_s(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int stage(struct task *t, enum task_stage s)
+{
+        struct error err;
+        t->stage_started = now_s();
+        tlog(t, "INFO", "%s", task_stage_progress(s));
+        if (task_write_stage(t->dir, s, &err) < 0) {
+                tlog(t, "ERROR", "%s", err.msg);
+                return -1;
+        }
+        return 0;
+}
+
+static void stage_done(struct task *t, const char *what)
+{
+        tlog(t, "INFO", "%s took %.2f s", what, now_s() - t->stage_started);
+}
+
+/* --- crash data -------------------------------------------------------------- */
+
+/* A small member of crash/, trailing whitespace cut. "" when absent. */
+static int read_member(struct task *t, const char *name, char *buf, size_t len)
+{
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", t->crash, name);
+        size_t n;
+        int r = spool_read_file(path, buf, len, &n, NULL);
+        if (r == -ENOENT) {
+                buf[0] = '\0';
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        while (n > 0 && isspace((unsigned char)buf[n - 1]))
+                buf[--n] = '\0';
+        return 1;
+}
+
+static bool file_exists(const char *dir, const char *name)
+{
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        return access(path, F_OK) == 0;
+}
+
+/* coredump.xz or coredump.zst into coredump, at most `limit` bytes. */
+static int decompress_core(struct task *t, struct error *err)
+{
+        static const struct { const char *name; enum compression c; } forms[] = {
+                { "coredump.xz", COMPRESSION_XZ }, { "coredump.zst", COMPRESSION_ZSTD },
+        };
+        uint64_t limit = t->env->conf->max_unpacked_size * MIB;
+        for (size_t i = 0; i < 2; i++) {
+                if (!file_exists(t->crash, forms[i].name))
+                        continue;
+                char src[PATH_MAX], dst[PATH_MAX], tmp[PATH_MAX];
+                snprintf(src, sizeof src, "%s/%s", t->crash, forms[i].name);
+                snprintf(dst, sizeof dst, "%s/coredump", t->crash);
+                snprintf(tmp, sizeof tmp, "%s/.coredump.tmp", t->crash);
+                struct decoder *d;
+                int r = decoder_new(forms[i].c, 80 * MIB, &d, err);
+                if (r < 0)
+                        return r;
+                int in = open(src, O_RDONLY | O_CLOEXEC);
+                int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, TASK_FILE_MODE);
+                char *inbuf = malloc(1 << 16), *outbuf = malloc(1 << 18);
+                const size_t inbuf_size = 1 << 16, outbuf_size = 1 << 18;
+                uint64_t total = 0;
+                r = (in < 0 || out < 0) ? error_set_errno(err, errno, "cannot decompress '%s'", src) :
+                    (!inbuf || !outbuf) ? error_set(err, ENOMEM, "out of memory") : 0;
+                ssize_t got = 0;
+                size_t have = 0, off = 0;
+                bool last = false;
+                while (r == 0) {
+                        if (off == have && !last) {
+                                got = read(in, inbuf, inbuf_size);
+                                if (got < 0) {
+                                        r = error_set_errno(err, errno, "cannot read '%s'", src);
+                                        break;
+                                }
+                                have = (size_t)got;
+                                off = 0;
+                                last = got == 0;
+                        }
+                        size_t used, made;
+                        int dr = decoder_run(d, inbuf + off, have - off, &used, outbuf, outbuf_size,
+                                             &made, last, err);
+                        if (dr < 0) {
+                                r = dr;
+                                break;
+                        }
+                        off += used;
+                        total += made;
+                        if (total > limit) {
+                                r = error_set(err, EFBIG, "the core unpacks to more than %" PRIu64
+                                              " MiB, this server's limit", limit / MIB);
+                                break;
+                        }
+                        if (made && write(out, outbuf, made) != (ssize_t)made) {
+                                r = error_set_errno(err, errno, "cannot write the core");
+                                break;
+                        }
+                        if (dr == 1)
+                                break;
+                }
+                decoder_free(d);
+                free(inbuf);
+                free(outbuf);
+                if (in >= 0)
+                        close(in);
+                if (out >= 0 && close(out) < 0 && r == 0)
+                        r = error_set_errno(err, errno, "cannot write the core");
+                if (r == 0 && rename(tmp, dst) < 0)
+                        r = error_set_errno(err, errno, "cannot write the core");
+                if (r < 0) {
+                        unlink(tmp);
+                        return r;
+                }
+                unlink(src);
+                tlog(t, "INFO", "Decompressed %s: %" PRIu64 " MiB", forms[i].name, total / MIB);
+                return 0;
+        }
+        return 0;
+}
+
+/* The release id the crash came from: its os_release (the container's
+ * when it ran in one), else the package's dist tag (.fc40, .el9), with
+ * the core's architecture. */
+static int find_release(struct task *t, const char *arch, const char *package, char *id,
+                        size_t len, struct error *err)
+{
+        char text[4096];
+        struct release rel;
+        bool in_root = file_exists(t->crash, "rootdir");
+        const char *names[] = { in_root ? "os_release_in_rootdir" : "os_release", "release" };
+        for (size_t i = 0; i < 2; i++) {
+                if (read_member(t, names[i], text, sizeof text) <= 0 || !text[0])
+                        continue;
+                if (release_parse(text, &rel, err) < 0)
+                        return -EINVAL;
+                return release_id_make(&rel, arch, id, len, err);
+        }
+        /* No release file: the dist tag of the package's release. */
+        const char *tag = strrchr(package, '.');
+        if (tag && (strncmp(tag, ".fc", 3) == 0 || strncmp(tag, ".el", 3) == 0)) {
+                const char *v = tag + 3;
+                size_t digits = strspn(v, "0123456789");
+                if (digits > 0 && digits < 4) {
+                        snprintf(rel.distribution, sizeof rel.distribution, "%s",
+                                 tag[1] == 'f' ? "fedora" : "rhel");
+                        snprintf(rel.version, sizeof rel.version, "%.*s", (int)digits, v);
+                        tlog(t, "INFO", "No os_release: taking the release from the package's "
+                             "tag '%s'", tag);
+                        return release_id_make(&rel, arch, id, len, err);
+                }
+        }
+        return error_set(err, EINVAL, "the crash data names no release (no os_release file, "
+                         "and the package '%s' has no .fcNN or .elN tag)", package);
+}
+
+/* --- the root -------------------------------------------------------------- */
+
+static int make_dirs(const char *path)
+{
+        char buf[PATH_MAX];
+        snprintf(buf, sizeof buf, "%s", path);
+        for (char *p = buf + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = '\0';
+                if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                *p = '/';
+        }
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+/* The top-level links of a merged-/usr system (what Fedora's filesystem
+ * package makes), so the paths a core names resolve in the root. */
+static void link_merged_usr(const char *root)
+{
+        static const char *const links[][2] = {
+                { "lib64", "usr/lib64" }, { "lib", "usr/lib" },
+                { "bin", "usr/bin" }, { "sbin", "usr/sbin" },
+        };
+        char path[PATH_MAX];
+        for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+                snprintf(path, sizeof path, "%s/%s", root, links[i][0]);
+                struct stat st;
+                if (lstat(path, &st) == 0)
+                        continue;
+                if (symlink(links[i][1], path) < 0) {
+                        /* A root without it still has the packaged paths. */
+                }
+        }
+}
+
+/* A module the core names at a path the root lacks (a library loaded
+ * through another name) gets a symlink there to its packaged path. */
+static void link_module_paths(struct task *t, const struct core_info *core)
+{
+        for (size_t i = 0; i < core->count; i++) {
+                const char *p = core->modules[i].path;
+                char canon[PATH_MAX], at[PATH_MAX], target[PATH_MAX];
+                if (!p || p[0] != '/')
+                        continue;
+                snprintf(at, sizeof at, "%s%s", t->root, p);
+                if (access(at, F_OK) == 0)
+                        continue;
+                path_canonical(p, canon, sizeof canon);
+                snprintf(target, sizeof target, "%s%s", t->root, canon);
+                if (access(target, F_OK) != 0)
+                        continue;
+                char dir[PATH_MAX];
+                snprintf(dir, sizeof dir, "%s", at);
+                *strrchr(dir, '/') = '\0';
+                if (make_dirs(dir) == 0 && symlink(target, at) == 0)
+                        tlog(t, "INFO", "Linked %s to %s in the root", p, canon);
+        }
+}
+
+/* --- the stages ------------------------------------------------------------ */
+
+struct crash {
+        char executable[1024];
+        char package[256];
+        struct nevra nevra;
+        char release_id[RELEASE_ID_MAX];
+        struct core_info core;
+        char core_path[PATH_MAX];
+};
+
+static int analyze(struct task *t, struct crash *c, struct error *err)
+{
+        if (read_member(t, "executable", c->executable, sizeof c->executable) <= 0 ||
+            !c->executable[0])
+                return error_set(err, EINVAL, "the crash data has no 'executable' file");
+        if (read_member(t, "package", c->package, sizeof c->package) <= 0 || !c->package[0])
+                return error_set(err, EINVAL, "the crash data has no 'package' file");
+        if (nevra_parse_nevr(c->package, &c->nevra, err) < 0)
+                return -EINVAL;
+        int r = decompress_core(t, err);
+        if (r < 0)
+                return r;
+        snprintf(c->core_path, sizeof c->core_path, "%s/coredump", t->crash);
+        if (access(c->core_path, R_OK) != 0)
+                return error_set(err, ENOENT, "the crash data has no coredump");
+        r = core_analyze(c->core_path, c->executable, &c->core, err);
+        if (r < 0)
+                return r;
+        size_t with_id = 0;
+        for (size_t i = 0; i < c->core.count; i++)
+                with_id += c->core.modules[i].build_id[0] != '\0';
+        tlog(t, "INFO", "Core of %s (%s), signal %d, %zu mapped modules, %zu with a build-id",
+             c->executable, c->core.arch, c->core.signal, c->core.count, with_id);
+        if (find_release(t, c->core.arch, c->package, c->release_id, sizeof c->release_id, err) < 0)
+                return -EINVAL;
+
+        struct release_list list;
+        if (repo_list_releases(t->env->conf->repo_dir, &list, err) < 0)
+                return -EIO;
+        bool ok = release_list_contains(&list, c->release_id);
+        if (!ok) {
+                char names[2048] = "";
+                size_t o = 0;
+                for (size_t i = 0; i < list.count && o < sizeof names - 80; i++)
+                        o += (size_t)snprintf(names + o, sizeof names - o, "%s%s", i ? ", " : "",
+                                              list.ids[i]);
+                release_list_free(&list);
+                return error_set(err, ENOTSUP, "release %s is not supported by this server; "
+                                 "it supports: %s", c->release_id, o ? names : "none yet");
+        }
+        release_list_free(&list);
+        tlog(t, "INFO", "Release %s, package %s", c->release_id, c->package);
+        return 0;
+}
+
+static int prepare(struct task *t, struct crash *c, struct error *err)
+{
+        struct repoindex *idx;
+        struct resolution res;
+        int r = repoindex_open(t->env->conf->repo_dir, c->release_id, &idx, err);
+        if (r < 0)
+                return r;
+        r = resolve_packages(idx, &c->core, &c->nevra, c->core.arch, &res, err);
+        if (r < 0) {
+                repoindex_free(idx);
+                return r;
+        }
+        for (size_t i = 0; i < res.no_package_count; i++)
+                tlog(t, "WARN", "No package ships %s", res.no_package[i].what);
+        for (size_t i = 0; i < res.no_debuginfo_count; i++)
+                tlog(t, "WARN", "No debuginfo for %s: its frames will lack names and lines",
+                     res.no_debuginfo[i].what);
+        tlog(t, "INFO", "%zu packages: %zu binary, %zu debuginfo, %zu debugsource and dwz",
+             res.count, res.binaries, res.debuginfo, res.companions);
+
+        snprintf(t->root, sizeof t->root, "%s/roots/%u", t->env->conf->cache_dir, t->id);
+        remove_tree(t->root, NULL);
+        if ((r = make_dirs(t->root)) < 0) {
+                r = error_set_errno(err, -r, "cannot create the root '%s'", t->root);
+                goto out;
+        }
+        size_t hits = 0;
+        double t0 = now_s();
+        for (size_t i = 0; i < res.count; i++) {
+                struct repo_pkg_info pi;
+                repoindex_package(idx, res.packages[i], &pi);
+                char nevra[NEVRA_MAX], rpm[PATH_MAX], tree[PATH_MAX];
+                snprintf(nevra, sizeof nevra, "%s-%s%s%s-%s.%s", pi.name, pi.epoch,
+                         pi.epoch[0] ? ":" : "", pi.version, pi.release, pi.arch);
+                snprintf(rpm, sizeof rpm, "%s/%s/%s", t->env->conf->repo_dir, c->release_id,
+                         pi.location);
+                bool extracted = false;
+                r = cache_get(t->env->cache, nevra, rpm, tree, sizeof tree, &extracted, err);
+                if (r < 0)
+                        goto out;
+                hits += !extracted;
+                tlog(t, "INFO", "%s %s", extracted ? "Extracted" : "Cached", nevra);
+                r = root_add_package(t->root, tree, err);
+                if (r < 0)
+                        goto out;
+        }
+        link_merged_usr(t->root);
+        link_module_paths(t, &c->core);
+        tlog(t, "INFO", "Root assembled from %zu packages (%zu from the cache) in %.2f s",
+             res.count, hits, now_s() - t0);
+out:
+        resolution_free(&res);
+        repoindex_free(idx);
+        return r;
+}
+
+static int retrace(struct task *t, struct crash *c, struct error *err)
+{
+        char output[PATH_MAX], exe[PATH_MAX], at[PATH_MAX];
+        snprintf(output, sizeof output, "%s/" TASK_BACKTRACE_FILE, t->dir);
+        /* The executable as the root has it (/bin/x may be /usr/bin/x). */
+        snprintf(at, sizeof at, "%s%s", t->root, c->executable);
+        if (access(at, F_OK) == 0)
+                snprintf(exe, sizeof exe, "%s", c->executable);
+        else
+                path_canonical(c->executable, exe, sizeof exe);
+        struct gdb_job job = {
+                .root = t->root,
+                .core = c->core_path,
+                .executable = exe,
+                .output = output,
+                .timeout_s = (unsigned)t->env->conf->gdb_timeout,
+                .output_limit = t->env->conf->gdb_output_limit * MIB,
+        };
+        struct gdb_result gr = { 0 };
+        int r = gdb_retrace(&job, &gr, err);
+        if (r < 0)
+                return r;
+        tlog(t, "INFO", "gdb ran %.2f s: %d frames, %d with source file and line%s", gr.seconds,
+             gr.frames, gr.frames_with_source, gr.truncated ? "; output cut at the limit" : "");
+        if (gr.frames == 0)
+                return error_set(err, EINVAL, "gdb produced no backtrace (see retrace_backtrace)");
+
+        /* The exploitability guess, when the signal allows one. */
+        size_t len;
+        char *bt = malloc(1 << 20);
+        if (bt && spool_read_file(output, bt, 1 << 20, &len, NULL) < 0) {
+                /* Larger than 1 MiB: the first part has the crash frame. */
+                int fd = open(output, O_RDONLY | O_CLOEXEC);
+                ssize_t n = fd >= 0 ? read(fd, bt, (1 << 20) - 1) : -1;
+                bt[n > 0 ? n : 0] = '\0';
+                if (fd >= 0)
+                        close(fd);
+        }
+        char rating[512];
+        if (bt && exploitable_rate(c->core.signal, bt, rating, sizeof rating) >= 0 &&
+            spool_write_file(t->dir, TASK_EXPLOITABLE_FILE, rating, strlen(rating), TASK_FILE_MODE,
+                             err) < 0) {
+                free(bt);
+                return -EIO;
+        }
+        free(bt);
+        return 0;
+}
+
+static void write_time(struct task *t, const char *name)
+{
+        char buf[32];
+        int n = snprintf(buf, sizeof buf, "%lld\n", (long long)time(NULL));
+        spool_write_file(t->dir, name, buf, (size_t)n, TASK_FILE_MODE, NULL);
+}
+
+/* The core goes when the task ends (it may hold secrets); a debug task
+ * keeps it and the root for the admin. */
+static void clean_up(struct task *t)
+{
+        if (t->keep_environment) {
+                if (t->root[0])
+                        tlog(t, "INFO", "Task type 1: the environment stays in %s", t->root);
+                return;
+        }
+        static const char *const cores[] = { "coredump", "coredump.xz", "coredump.zst" };
+        for (size_t i = 0; i < 3; i++) {
+                char p[PATH_MAX];
+                snprintf(p, sizeof p, "%s/%s", t->crash, cores[i]);
+                unlink(p);
+        }
+        if (t->root[0])
+                remove_tree(t->root, NULL);
+}
+
+static int finish(struct task *t, enum task_stage final)
+{
+        struct error err;
+        write_time(t, TASK_FINISHED_FILE);
+        tlog(t, "INFO", "%s", task_stage_progress(final));
+        int r = task_write_stage(t->dir, final, &err);
+        if (r < 0)
+                fprintf(stderr, "task %u: %s\n", t->id, err.msg);
+        spool_task_release(t->env->conf->spool_dir, t->id, NULL);
+        return r;
+}
+
+static int task_open(struct task *t, const struct worker_env *env, task_id id)
+{
+        memset(t, 0, sizeof *t);
+        t->env = env;
+        t->id = id;
+        t->log_fd = -1;
+        spool_task_path(env->conf->spool_dir, id, NULL, t->dir, sizeof t->dir);
+        spool_task_path(env->conf->spool_dir, id, TASK_CRASH_DIR, t->crash, sizeof t->crash);
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/" TASK_LOG_FILE, t->dir);
+        t->log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, TASK_FILE_MODE);
+        if (t->log_fd < 0)
+                return -errno;
+        fchmod(t->log_fd, TASK_FILE_MODE);
+        char type[8];
+        snprintf(path, sizeof path, "%s/" TASK_TYPE_FILE, t->dir);
+        if (spool_read_file(path, type, sizeof type, NULL, NULL) == 0)
+                t->keep_environment = atoi(type) == TASK_TYPE_DEBUG;
+        return 0;
+}
+
+int task_fail(const struct worker_env *env, task_id id, const char *why)
+{
+        struct task t;
+        int r = task_open(&t, env, id);
+        if (r < 0) {
+                spool_task_release(env->conf->spool_dir, id, NULL);
+                return r;
+        }
+        tlog(&t, "ERROR", "%s", why);
+        clean_up(&t);
+        r = finish(&t, TASK_STAGE_FINISHED_FAILURE);
+        close(t.log_fd);
+        return r;
+}
+
+int task_run(const struct worker_env *env, task_id id)
+{
+        struct task t;
+        struct crash *c = calloc(1, sizeof *c);
+        struct error err = { 0 };
+        int r = task_open(&t, env, id);
+        if (r < 0 || !c) {
+                /* Deleted under us: nothing left to tell anyone. */
+                spool_task_release(env->conf->spool_dir, id, NULL);
+                free(c);
+                return r < 0 ? r : -ENOMEM;
+        }
+        write_time(&t, TASK_STARTED_FILE);
+        double started = now_s();
+        enum task_stage final = TASK_STAGE_FINISHED_FAILURE;
+
+        if (stage(&t, TASK_STAGE_ANALYZING) < 0)
+                goto done;
+        if (analyze(&t, c, &err) < 0)
+                goto failed;
+        stage_done(&t, "Analysis");
+        if (stage(&t, TASK_STAGE_PREPARING) < 0)
+                goto done;
+        if (prepare(&t, c, &err) < 0)
+                goto failed;
+        stage_done(&t, "Preparation");
+        if (stage(&t, TASK_STAGE_RETRACING) < 0)
+                goto done;
+        if (retrace(&t, c, &err) < 0)
+                goto failed;
+        stage_done(&t, "Retrace");
+        final = TASK_STAGE_FINISHED_SUCCESS;
+        goto done;
+failed:
+        tlog(&t, "ERROR", "%s", err.msg);
+done:
+        stage(&t, TASK_STAGE_CLEANING);
+        clean_up(&t);
+        tlog(&t, "INFO", "The task took %.2f s", now_s() - started);
+        finish(&t, final);
+        core_info_free(&c->core);
+        free(c);
+        close(t.log_fd);
+        return 0;
+}
