@@ -81,6 +81,13 @@ const struct conf_key conf_keys[] = {
             1, 3600, "s",
             "Seconds between full spool scans (inotify does not see a spool "
             "shared over the network)."),
+
+        KEY("reposync", "Parallel", NULL, CONF_UINT, reposync_parallel, "4", 1, 64, NULL,
+            "Packages retrace-reposync downloads at once."),
+        KEY("reposync", "Retries", NULL, CONF_UINT, reposync_retries, "3", 0, 100, NULL,
+            "Further tries of a download that failed, with doubling waits."),
+        KEY("reposync", "Timeout", NULL, CONF_UINT, reposync_timeout, "60", 1, 3600, "s",
+            "A download that makes no progress for this long fails its try."),
 };
 
 const size_t conf_keys_count = sizeof conf_keys / sizeof conf_keys[0];

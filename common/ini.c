@@ -50,9 +50,9 @@ static const char *find_chars_or_comment(const char *s, const char *chars)
         return s;
 }
 
-static int fail(struct ini_ctx *ctx, int code, const char *what)
+static int fail(struct ini_ctx *ctx, int code, const char *problem)
 {
-        ctx->failed = error_set(ctx->err, code, "%s:%u: %s", ctx->path, ctx->line, what);
+        ctx->failed = error_set(ctx->err, code, "%s:%u: %s", ctx->path, ctx->line, problem);
         return ctx->failed;
 }
 

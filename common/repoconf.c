@@ -67,32 +67,40 @@ static int expand_vars(const char *text, const struct vars *v, char *out, size_t
         if (out && len)
                 out[0] = '\0';
         for (const char *p = text; *p;) {
-                const char *value = p, *next = p + 1, *name = NULL;
-                size_t nlen;
+                const char *name = NULL, *next = p + 1;
+                size_t nlen = 0;
 
                 if (p[0] == '$' && p[1] == '{') {
-                        name = p + 2;
-                        const char *close = strchr(name, '}');
+                        const char *close = strchr(p + 2, '}');
                         if (!close)
                                 return error_set(err, EINVAL,
                                                  "'${' without its closing '}' in '%s'",
                                                  error_quote(text, q));
+                        name = p + 2;
                         nlen = (size_t)(close - name);
                         next = close + 1;
+                        bool good = nlen > 0;
                         for (size_t i = 0; i < nlen; i++)
-                                if (!is_var_char(name[i]))
-                                        goto bad_syntax;
-                        if (nlen == 0)
-                                goto bad_syntax;
+                                good = good && is_var_char(name[i]);
+                        if (!good)
+                                return error_set(err, EINVAL,
+                                                 "unsupported variable '%s' in '%s' (a name "
+                                                 "of letters, digits and '_' between the "
+                                                 "braces)",
+                                                 error_quote_n(p, (size_t)(next - p),
+                                                               QUOTE_MAX, qv),
+                                                 error_quote(text, q));
                 } else if (p[0] == '$' && is_var_char(p[1])) {
                         name = p + 1;
-                        for (nlen = 0; is_var_char(name[nlen]); nlen++)
-                                ;
+                        while (is_var_char(name[nlen]))
+                                nlen++;
                         next = name + nlen;
-                } else {
-                        nlen = 0;       /* a character as it is, '$' too */
                 }
-                if (next > p + 1) {
+
+                /* A variable's value, or the character as it is ('$' too). */
+                const char *value = p;
+                size_t vlen = 1;
+                if (name) {
                         value = var_value(v, name, nlen);
                         if (!value)
                                 return error_set(err, EINVAL,
@@ -101,27 +109,18 @@ static int expand_vars(const char *text, const struct vars *v, char *out, size_t
                                                  error_quote_n(p, (size_t)(next - p),
                                                                QUOTE_MAX, qv),
                                                  error_quote(text, q));
+                        vlen = strlen(value);
                 }
-                size_t vlen = next > p + 1 ? strlen(value) : 1;
                 if (out) {
-                        if (o + vlen >= len) {
-                                out[0] = '\0';
+                        if (o + vlen >= len)
                                 return error_set(err, ENOSPC,
                                                  "'%s' is longer than %zu bytes once expanded",
                                                  error_quote(text, q), len ? len - 1 : 0);
-                        }
                         memcpy(out + o, value, vlen);
                         o += vlen;
                         out[o] = '\0';
                 }
                 p = next;
-                continue;
-        bad_syntax:
-                return error_set(err, EINVAL,
-                                 "unsupported variable '%s' in '%s' (a name of letters, "
-                                 "digits and '_' between the braces)",
-                                 error_quote_n(p, (size_t)(next - p), QUOTE_MAX, qv),
-                                 error_quote(text, q));
         }
         return 0;
 }
@@ -140,7 +139,10 @@ int repoconf_expand(const char *text, const char *release, char *out, size_t len
         if (r < 0)
                 return r;
         struct vars v = { .releasever = rel.version, .basearch = basearch_of(arch) };
-        return expand_vars(text, &v, out, len, err);
+        r = expand_vars(text, &v, out, len, err);
+        if (r < 0 && len)
+                out[0] = '\0';         /* not half of it */
+        return r;
 }
 
 /* --- .repo files -------------------------------------------------------- */
@@ -307,7 +309,8 @@ static int add_urls(struct file_ctx *ctx, struct repo_source *r, const struct in
                                                      : "http://, https:// or file://");
                 int rc = expand_vars(url, NULL, NULL, 0, &e2);
                 if (rc < 0)
-                        return error_set(err, -rc, "%s:%u: %s", ctx->path, e->line, e2.msg);
+                        return error_set(err, -rc, "%s:%u: %s of [%s]: %s", ctx->path,
+                                         e->line, e->key, r->id, e2.msg);
         }
         return 0;
 }
@@ -354,8 +357,10 @@ static int finish_repo(struct file_ctx *ctx, struct error *err)
                 for (size_t i = 0; i < count; i++) {
                         int rc = repoconf_expand(urls[i], r->release, buf, sizeof buf, &e2);
                         if (rc < 0)
-                                return error_set(err, -rc, "%s:%u: %s", ctx->path,
-                                                 ctx->url_line[list][i], e2.msg);
+                                return error_set(err, -rc, "%s:%u: %s of [%s]: %s", ctx->path,
+                                                 ctx->url_line[list][i],
+                                                 list == 0 ? "baseurl" : "gpgkey", r->id,
+                                                 e2.msg);
                         char *url = strdup(buf);
                         if (!url)
                                 return error_set(err, ENOMEM, "%s:%u: out of memory",
@@ -442,6 +447,25 @@ static int set_release(struct file_ctx *ctx, struct repo_source *r, const struct
         return 0;
 }
 
+/* Adds value (a line of the name) to the repository's name, its
+ * variables checked here and expanded at the end of the section. */
+static int add_name(struct file_ctx *ctx, struct repo_source *r, const struct ini_entry *e,
+                    struct error *err)
+{
+        struct error e2;
+        size_t len = strlen(r->name);
+
+        if (len + 1 + strlen(e->value) >= sizeof r->name)
+                return error_set(err, EINVAL, "%s:%u: name of [%s] is longer than %zu bytes",
+                                 ctx->path, e->line, r->id, sizeof r->name - 1);
+        int rc = expand_vars(e->value, NULL, NULL, 0, &e2);
+        if (rc < 0)
+                return error_set(err, -rc, "%s:%u: name of [%s]: %s", ctx->path, e->line,
+                                 r->id, e2.msg);
+        snprintf(r->name + len, sizeof r->name - len, "%s%s", len ? " " : "", e->value);
+        return 0;
+}
+
 static int on_entry(void *user, const struct ini_entry *e, struct error *err)
 {
         struct file_ctx *ctx = user;
@@ -475,16 +499,8 @@ static int on_entry(void *user, const struct ini_entry *e, struct error *err)
                 case K_BASEURL:
                 case K_GPGKEY:
                         return add_urls(ctx, r, e, kind, err);
-                case K_NAME: {
-                        size_t len = strlen(r->name);
-                        if (len + 1 + strlen(e->value) >= sizeof r->name)
-                                return error_set(err, EINVAL,
-                                                 "%s:%u: name of [%s] is longer than %zu bytes",
-                                                 ctx->path, e->line, r->id, sizeof r->name - 1);
-                        snprintf(r->name + len, sizeof r->name - len, "%s%s",
-                                 len ? " " : "", e->value);
-                        return 0;
-                }
+                case K_NAME:
+                        return add_name(ctx, r, e, err);
                 case K_METALINK:
                 case K_MIRRORLIST:
                         return 0;
@@ -503,11 +519,7 @@ static int on_entry(void *user, const struct ini_entry *e, struct error *err)
 
         switch (kind) {
         case K_NAME:
-                if (strlen(e->value) >= sizeof r->name)
-                        return error_set(err, EINVAL, "%s:%u: name of [%s] is longer than %zu bytes",
-                                         ctx->path, e->line, r->id, sizeof r->name - 1);
-                strcpy(r->name, e->value);
-                return 0;
+                return add_name(ctx, r, e, err);
         case K_BASEURL:
         case K_GPGKEY:
                 return add_urls(ctx, r, e, kind, err);
@@ -596,7 +608,7 @@ int repoconf_load_dir(const char *dir, struct repo_config *out, struct error *er
         }
         closedir(d);
 
-        if (r == 0)
+        if (r == 0 && count > 1)
                 qsort(names, count, sizeof *names, compare_names);
         for (size_t i = 0; r == 0 && i < count; i++) {
                 char path[PATH_MAX];

@@ -1,27 +1,108 @@
-/* repoindex.c: the local repository's releases and their libsolv indexes.
+/* repoindex.c: the local repository's releases and their indexes.
  *
- * index.solv is a plain libsolv repository (repo_write) of every RPM under
- * Packages/, read back with repo_add_solv. Package lookups go through the
- * pool's whatprovides table on the package name (every binary RPM provides
- * its own name), so a lookup costs a hash probe and a short list walk, not a
- * scan of the release. Solvables whatprovides leaves out (source packages,
- * architectures outside the release's arch policy) are kept in a side list.
+ * Two files per generation (see repoindex.h for the directory layout):
  *
- * An opened index is read-only: after repoindex_open() returns, lookups do
- * not modify the pool, so one index may serve several threads.
+ * packages.solv is a plain libsolv repository (repo_write) of every RPM
+ * under Packages/, with full file lists, provides and requires, the
+ * location "Packages/<file>" and two keys of our own (REPOINDEX_SOLV_KEY_SIZE
+ * and REPOINDEX_SOLV_KEY_MTIME): the size and modification time of the file
+ * when its header was read. The next update loads it and reads only the
+ * files that are new or whose size or modification time changed.
+ *
+ * lookup.tbl is made from the same pool at update time and is all a reader
+ * needs: it is mapped read-only, checked once, and searched in place, without
+ * libsolv and without parsing. Its format, version 1:
+ *
+ *   All integers are in the byte order of the writing host; the header
+ *   records it and a reader of the other byte order refuses the file. Every
+ *   section starts at a multiple of 8 bytes.
+ *
+ *   header (152 bytes)
+ *     char magic[8]         "RTLOOKUP"
+ *     u32  version          1
+ *     u32  byte_order       0x01020304 as written
+ *     u32  header_size      152
+ *     u32  section_count    7
+ *     u64  file_size        the whole file, so truncation is noticed
+ *     u64  generation       N of the .index-N directory it was written into
+ *     {u64 offset, u64 count} sections[7], in this order:
+ *
+ *   STRINGS      count bytes of NUL-terminated strings. Byte 0 is NUL
+ *                (offset 0 is ""), the last byte is NUL, so every offset
+ *                below count is a terminated string inside the section.
+ *                Equal strings are stored once.
+ *   PACKAGES     count entries of 40 bytes, sorted by location:
+ *                  u32 name, epoch, version, release, arch, location,
+ *                      sourcerpm     string offsets (epoch "" when none,
+ *                                    sourcerpm "" when none)
+ *                  u32 flags         bit 0: a -debuginfo or -debugsource
+ *                                    package; other bits are 0
+ *                  u32 companions, ncompanions   a range of COMPANIONS
+ *   COMPANIONS   count u32 package indexes: for each -debuginfo package the
+ *                packages it needs besides itself (repoindex_debug_companions)
+ *   NEVRA        \
+ *   BUILD_ID_BINARY  > count keys of 16 bytes each, sorted by (hash, check,
+ *   BUILD_ID_DEBUG   | package):
+ *   PATHS        /     u64 hash    FNV-1a (64 bit) of the key string
+ *                      u32 check   FNV-1a (32 bit) of the key string
+ *                      u32 package index into PACKAGES
+ *                The key string is the package name (NEVRA), the build-id in
+ *                lower-case hex (BUILD_ID_*), or the absolute path (PATHS).
+ *
+ * Lookups are a binary search on the hash, then a walk over the equal
+ * hashes. NEVRA candidates are verified against the package's own strings,
+ * so NEVRA lookups are exact. Build-ids and paths are not stored as text
+ * (that would more than double the table): a candidate must match both the
+ * 64-bit hash and the independent 32-bit check, so a wrong answer needs a
+ * 96-bit collision; at worst it costs a wrong extra candidate, which the
+ * worker notices when the package's files do not carry that build-id.
+ *
+ * Which keys are made (at update time, from packages.solv):
+ *   BUILD_ID_BINARY  file /usr/lib/.build-id/xx/yyyy (not ending in .debug)
+ *   BUILD_ID_DEBUG   file /usr/lib/debug/.build-id/xx/yyyy.debug and
+ *                    provides debuginfo(build-id) = <hex>. The links without
+ *                    .debug there point at the binary; before Fedora 27 they
+ *                    are the only build-id links of a binary at all, but the
+ *                    debuginfo package does not ship the binary, so they give
+ *                    no BUILD_ID_BINARY key (the worker falls back to the
+ *                    mapped path).
+ *                    A ".N" before the end (duplicate build-ids: yyyy.1,
+ *                    yyyy.1.debug) is not part of the build-id.
+ *   PATHS            every file of the file list (directories included),
+ *                    except below /usr/share/doc, /usr/share/man,
+ *                    /usr/share/locale, /usr/share/licenses, /usr/include and
+ *                    /usr/src/debug, which no lookup needs.
+ *
+ * Damage: repoindex_open() checks the header, every section against the file
+ * size, every string offset and companion range of every package and every
+ * companion index (all linear in the number of packages, not of files), and
+ * refuses the file with -EBADMSG. The key sections are too large to check at
+ * each open: their package indexes are checked when used, and a damaged key
+ * can only give a wrong or a missing answer, never a read outside the file.
+ * A published lookup.tbl is never modified in place (each update writes a
+ * new generation), so a mapping stays valid while it is in use.
+ *
+ * An opened index is read-only: after repoindex_open() returns nothing in it
+ * changes, so one index may serve several threads.
  */
 #include "config.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <solv/dataiterator.h>
+#include <solv/evr.h>
+#include <solv/knownid.h>
 #include <solv/pool.h>
 #include <solv/poolarch.h>
 #include <solv/queue.h>
@@ -30,19 +111,98 @@
 #include <solv/repo_solv.h>
 #include <solv/repo_write.h>
 #include <solv/repodata.h>
+#include <solv/solvable.h>
 
 #include "release.h"
 #include "repoindex.h"
 
-#define INDEX_MODE 0644
+#define FILE_MODE 0644
+#define DIR_MODE 0755
+#define GEN_PREFIX ".index-"
+#define TMP_LINK_PREFIX ".index.tmp."
+#define OPEN_ATTEMPTS 5
+#define BUILD_ID_HEX_MAX 128    /* 64 bytes; GNU ld writes 8 to 20 */
 
-struct repoindex {
-        Pool *pool;
-        Repo *repo;
-        Queue extra;            /* solvables not in whatprovides */
+/* ---- the table format ------------------------------------------------------ */
+
+#define TBL_MAGIC "RTLOOKUP"
+#define TBL_VERSION 1u
+#define TBL_BYTE_ORDER 0x01020304u
+#define TBL_FLAG_DEBUGINFO 1u
+
+enum tbl_section_id {
+        SEC_STRINGS,
+        SEC_PACKAGES,
+        SEC_COMPANIONS,
+        SEC_NEVRA,
+        SEC_BUILD_ID_BINARY,
+        SEC_BUILD_ID_DEBUG,
+        SEC_PATHS,
+        SEC_COUNT
 };
 
-/* ---- helpers -------------------------------------------------------------- */
+struct tbl_section {
+        uint64_t offset, count;
+};
+
+struct tbl_header {
+        char magic[8];
+        uint32_t version;
+        uint32_t byte_order;
+        uint32_t header_size;
+        uint32_t section_count;
+        uint64_t file_size;
+        uint64_t generation;
+        struct tbl_section sections[SEC_COUNT];
+};
+
+struct tbl_package {
+        uint32_t name, epoch, version, release, arch, location, sourcerpm;
+        uint32_t flags;
+        uint32_t companions, ncompanions;
+};
+
+struct tbl_key {
+        uint64_t hash;
+        uint32_t check;
+        uint32_t pkg;
+};
+
+_Static_assert(sizeof(struct tbl_header) == 152, "header layout");
+_Static_assert(sizeof(struct tbl_package) == 40, "package layout");
+_Static_assert(sizeof(struct tbl_key) == 16, "key layout");
+
+static const size_t entry_size[SEC_COUNT] = {
+        [SEC_STRINGS] = 1,
+        [SEC_PACKAGES] = sizeof(struct tbl_package),
+        [SEC_COMPANIONS] = sizeof(uint32_t),
+        [SEC_NEVRA] = sizeof(struct tbl_key),
+        [SEC_BUILD_ID_BINARY] = sizeof(struct tbl_key),
+        [SEC_BUILD_ID_DEBUG] = sizeof(struct tbl_key),
+        [SEC_PATHS] = sizeof(struct tbl_key),
+};
+
+static uint64_t key_hash(const char *s, size_t len)
+{
+        uint64_t h = UINT64_C(0xcbf29ce484222325);
+        for (size_t i = 0; i < len; i++) {
+                h ^= (unsigned char)s[i];
+                h *= UINT64_C(0x100000001b3);
+        }
+        return h;
+}
+
+static uint32_t key_check(const char *s, size_t len)
+{
+        uint32_t h = UINT32_C(0x811c9dc5);
+        for (size_t i = 0; i < len; i++) {
+                h ^= (unsigned char)s[i];
+                h *= UINT32_C(0x01000193);
+        }
+        return h;
+}
+
+/* ---- helpers ------------------------------------------------------------- */
 
 static void quiet_debug(Pool *pool, void *data, int type, const char *str)
 {
@@ -98,11 +258,6 @@ static int path_fmt(char *buf, size_t len, const char *a, const char *b,
         return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-        return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* libsolv's messages often start with the file name we already quote. */
 static const char *solv_reason(Pool *pool, const char *path)
 {
@@ -111,6 +266,49 @@ static const char *solv_reason(Pool *pool, const char *path)
         if (strncmp(msg, path, len) == 0 && msg[len] == ':' && msg[len + 1] == ' ')
                 return msg + len + 2;
         return msg;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+        size_t len = strlen(s), slen = strlen(suffix);
+        return len >= slen && memcmp(s + len - slen, suffix, slen) == 0;
+}
+
+static bool is_debug_name(const char *name)
+{
+        return ends_with(name, "-debuginfo") || ends_with(name, "-debugsource");
+}
+
+/* ".index-N" with N a decimal number from 1 up, without leading zeros. */
+static bool parse_gen_name(const char *name, uint64_t *gen)
+{
+        if (strncmp(name, GEN_PREFIX, strlen(GEN_PREFIX)) != 0)
+                return false;
+        const char *p = name + strlen(GEN_PREFIX);
+        if (*p < '1' || *p > '9')
+                return false;
+        uint64_t n = 0;
+        for (; *p; p++) {
+                if (*p < '0' || *p > '9' || n > (UINT64_MAX - 9) / 10)
+                        return false;
+                n = n * 10 + (uint64_t)(*p - '0');
+        }
+        *gen = n;
+        return true;
+}
+
+static int rel_dir_of(const char *repo_dir, const char *release_id, const char *what,
+                      char *buf, size_t len, struct error *err)
+{
+        char q[QUOTE_BUF];
+        if (!release_id || !release_id_valid(release_id))
+                return error_set(err, EINVAL, "cannot %s the index of release '%s': "
+                                 "not a valid release id", what,
+                                 error_quote(release_id ? release_id : "", q));
+        if (path_fmt(buf, len, repo_dir, release_id, NULL) < 0)
+                return error_set(err, ENAMETOOLONG, "path too long: '%s/%s'",
+                                 repo_dir, release_id);
+        return 0;
 }
 
 /* ---- releases ------------------------------------------------------------- */
@@ -122,9 +320,10 @@ static int cmp_id(const void *a, const void *b)
 
 static bool has_index(int dir_fd, const char *name)
 {
-        char rel[RELEASE_ID_MAX + sizeof "/" REPOINDEX_FILE];
+        char rel[RELEASE_ID_MAX + sizeof "/" REPOINDEX_LINK "/" REPOINDEX_TABLES];
         struct stat st;
-        if (path_fmt(rel, sizeof rel, name, REPOINDEX_FILE, NULL) < 0)
+        if (snprintf(rel, sizeof rel, "%s/" REPOINDEX_LINK "/" REPOINDEX_TABLES,
+                     name) >= (int)sizeof rel)
                 return false;
         return fstatat(dir_fd, rel, &st, 0) == 0 && S_ISREG(st.st_mode);
 }
@@ -215,80 +414,269 @@ bool release_list_contains(const struct release_list *list, const char *id)
 
 /* ---- reading -------------------------------------------------------------- */
 
+struct repoindex {
+        const unsigned char *map;
+        size_t size;
+        const char *strings;
+        uint64_t nstrings;                      /* bytes */
+        const struct tbl_package *pkgs;
+        uint32_t npkgs;
+        const uint32_t *companions;
+        uint64_t ncompanions;
+        const struct tbl_key *keys[SEC_COUNT];  /* the key sections */
+        uint64_t nkeys[SEC_COUNT];
+        uint64_t generation;
+        dev_t dev;                              /* of the generation directory */
+        ino_t ino;
+        char link[PATH_MAX];                    /* RepoDir/<release>/index */
+};
+
+/* Checks a mapped table (see the top of this file) and fills idx's views of
+ * it. On failure why says what is wrong. */
+static int tbl_parse(struct repoindex *idx, const unsigned char *map, size_t size,
+                     char *why, size_t why_len)
+{
+        struct tbl_header h;
+        if (size < sizeof h) {
+                snprintf(why, why_len, "%zu bytes, shorter than its header", size);
+                return -EBADMSG;
+        }
+        memcpy(&h, map, sizeof h);
+        if (memcmp(h.magic, TBL_MAGIC, sizeof h.magic) != 0) {
+                snprintf(why, why_len, "not a lookup table");
+                return -EBADMSG;
+        }
+        if (h.byte_order != TBL_BYTE_ORDER) {
+                snprintf(why, why_len, "written on a host of another byte order");
+                return -EBADMSG;
+        }
+        if (h.version != TBL_VERSION) {
+                snprintf(why, why_len, "format version %" PRIu32 ", expected %u",
+                         h.version, TBL_VERSION);
+                return -EBADMSG;
+        }
+        if (h.header_size != sizeof h || h.section_count != SEC_COUNT) {
+                snprintf(why, why_len, "header of %" PRIu32 " bytes with %" PRIu32
+                         " sections", h.header_size, h.section_count);
+                return -EBADMSG;
+        }
+        if (h.file_size != size) {
+                snprintf(why, why_len, "%zu bytes, its header says %" PRIu64
+                         " (truncated?)", size, h.file_size);
+                return -EBADMSG;
+        }
+        for (int i = 0; i < SEC_COUNT; i++) {
+                uint64_t off = h.sections[i].offset, count = h.sections[i].count;
+                if (off % 8 || off < sizeof h || off > size ||
+                    count > (size - off) / entry_size[i]) {
+                        snprintf(why, why_len, "section %d (%" PRIu64 " entries at %"
+                                 PRIu64 ") lies outside the file", i, count, off);
+                        return -EBADMSG;
+                }
+        }
+
+        idx->map = map;
+        idx->size = size;
+        idx->generation = h.generation;
+        idx->strings = (const char *)map + h.sections[SEC_STRINGS].offset;
+        idx->nstrings = h.sections[SEC_STRINGS].count;
+        if (idx->nstrings == 0 || idx->strings[0] != '\0' ||
+            idx->strings[idx->nstrings - 1] != '\0') {
+                snprintf(why, why_len, "string section not terminated");
+                return -EBADMSG;
+        }
+        if (h.sections[SEC_PACKAGES].count >= UINT32_MAX) {
+                snprintf(why, why_len, "too many packages");
+                return -EBADMSG;
+        }
+        idx->pkgs = (const struct tbl_package *)(map + h.sections[SEC_PACKAGES].offset);
+        idx->npkgs = (uint32_t)h.sections[SEC_PACKAGES].count;
+        idx->companions = (const uint32_t *)(map + h.sections[SEC_COMPANIONS].offset);
+        idx->ncompanions = h.sections[SEC_COMPANIONS].count;
+        for (int i = SEC_NEVRA; i < SEC_COUNT; i++) {
+                idx->keys[i] = (const struct tbl_key *)(map + h.sections[i].offset);
+                idx->nkeys[i] = h.sections[i].count;
+        }
+
+        for (uint64_t i = 0; i < idx->ncompanions; i++)
+                if (idx->companions[i] >= idx->npkgs) {
+                        snprintf(why, why_len, "companion %" PRIu64 " names package %"
+                                 PRIu32 " of %" PRIu32, i, idx->companions[i],
+                                 idx->npkgs);
+                        return -EBADMSG;
+                }
+        for (uint32_t i = 0; i < idx->npkgs; i++) {
+                const struct tbl_package *p = &idx->pkgs[i];
+                const uint32_t strs[] = { p->name, p->epoch, p->version, p->release,
+                                          p->arch, p->location, p->sourcerpm };
+                for (size_t j = 0; j < sizeof strs / sizeof strs[0]; j++)
+                        if (strs[j] >= idx->nstrings) {
+                                snprintf(why, why_len, "package %" PRIu32 " has a string "
+                                         "outside the string section", i);
+                                return -EBADMSG;
+                        }
+                if ((p->flags & ~TBL_FLAG_DEBUGINFO) ||
+                    (uint64_t)p->companions + p->ncompanions > idx->ncompanions) {
+                        snprintf(why, why_len, "package %" PRIu32 " is malformed", i);
+                        return -EBADMSG;
+                }
+        }
+        return 0;
+}
+
+/* Maps and checks dir_fd/lookup.tbl. -ENOENT (errno) when it is missing. */
+static int tbl_map(int dir_fd, const char *dir_path, struct repoindex *idx,
+                   struct error *err)
+{
+        int fd = openat(dir_fd, REPOINDEX_TABLES, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return error_set_errno(err, errno, "cannot open '%s/%s'", dir_path,
+                                       REPOINDEX_TABLES);
+        struct stat st;
+        if (fstat(fd, &st) < 0) {
+                int e = errno;
+                close(fd);
+                return error_set_errno(err, e, "cannot open '%s/%s'", dir_path,
+                                       REPOINDEX_TABLES);
+        }
+        if (!S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(struct tbl_header) ||
+            (uint64_t)st.st_size > SIZE_MAX) {
+                close(fd);
+                return error_set(err, EBADMSG, "damaged index '%s/%s': %s", dir_path,
+                                 REPOINDEX_TABLES, S_ISREG(st.st_mode)
+                                 ? "shorter than its header" : "not a regular file");
+        }
+        size_t size = (size_t)st.st_size;
+        void *map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+        int e = errno;
+        close(fd);
+        if (map == MAP_FAILED)
+                return error_set_errno(err, e, "cannot map '%s/%s'", dir_path,
+                                       REPOINDEX_TABLES);
+        char why[160];
+        if (tbl_parse(idx, map, size, why, sizeof why) < 0) {
+                munmap(map, size);
+                idx->map = NULL;
+                return error_set(err, EBADMSG, "damaged index '%s/%s': %s", dir_path,
+                                 REPOINDEX_TABLES, why);
+        }
+        return 0;
+}
+
 int repoindex_open(const char *repo_dir, const char *release_id,
                    struct repoindex **out, struct error *err)
 {
-        char q[QUOTE_BUF];
         *out = NULL;
-        if (!release_id || !release_id_valid(release_id))
-                return error_set(err, EINVAL,
-                                 "cannot open the index of release '%s': "
-                                 "not a valid release id",
-                                 error_quote(release_id ? release_id : "", q));
-
-        char path[PATH_MAX];
-        if (path_fmt(path, sizeof path, repo_dir, release_id, REPOINDEX_FILE) < 0)
-                return error_set(err, ENAMETOOLONG, "path too long: '%s/%s/%s'",
-                                 repo_dir, release_id, REPOINDEX_FILE);
-
-        FILE *fp = fopen(path, "re");
-        if (!fp) {
-                if (errno == ENOENT)
-                        return error_set(err, ENOENT,
-                                         "release '%s' is not supported: "
-                                         "no index '%s'", release_id, path);
-                return error_set_errno(err, errno, "cannot open index '%s'", path);
-        }
-
-        int r;
-        struct repoindex *idx = calloc(1, sizeof *idx);
-        if (!idx) {
-                r = error_set_errno(err, ENOMEM, "cannot load index '%s'", path);
-                goto fail;
-        }
-        queue_init(&idx->extra);
-        r = quiet_pool_new(release_id, &idx->pool, err);
+        char rel_dir[PATH_MAX];
+        int r = rel_dir_of(repo_dir, release_id, "open", rel_dir, sizeof rel_dir, err);
         if (r < 0)
-                goto fail;
-        idx->repo = repo_create(idx->pool, release_id);
-        if (repo_add_solv(idx->repo, fp, 0) != 0) {
-                r = error_set(err, EBADMSG, "cannot load index '%s': %s", path,
-                              solv_reason(idx->pool, path));
-                goto fail;
+                return r;
+
+        struct repoindex *idx = calloc(1, sizeof *idx);
+        if (!idx)
+                return error_set_errno(err, ENOMEM, "cannot open the index of '%s'",
+                                       rel_dir);
+        if (path_fmt(idx->link, sizeof idx->link, rel_dir, REPOINDEX_LINK, NULL) < 0) {
+                free(idx);
+                return error_set(err, ENAMETOOLONG, "path too long: '%s/%s'", rel_dir,
+                                 REPOINDEX_LINK);
         }
-        fclose(fp);
-        fp = NULL;
 
-        Pool *pool = idx->pool;
-        pool_createwhatprovides(pool);
-        /* pool_createwhatprovides() drops the string hash and the next
-         * pool_str2id() rebuilds it: do that now, so that lookups only read. */
-        pool_str2id(pool, "x", 0);
-
-        Id p;
-        Solvable *s;
-        FOR_REPO_SOLVABLES(idx->repo, p, s)
-                if (!pool_installable(pool, s) || !s->provides)
-                        queue_push(&idx->extra, p);
-
+        /* The directory once, then the table through it: the generation
+         * cannot change in between. An update removes the old generation
+         * after switching; losing that race is an ENOENT here, and the link
+         * then leads to the new one. */
+        for (int attempt = 0;; attempt++) {
+                int dir_fd = open(idx->link, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (dir_fd < 0) {
+                        int e = errno;
+                        free(idx);
+                        if (e == ENOENT || e == ENOTDIR)
+                                return error_set(err, ENOENT, "release '%s' is not "
+                                                 "supported: no index '%s'", release_id,
+                                                 rel_dir);
+                        return error_set_errno(err, e, "cannot open index '%s'", rel_dir);
+                }
+                struct stat st;
+                if (fstat(dir_fd, &st) < 0) {
+                        r = error_set_errno(err, errno, "cannot open index '%s'",
+                                            idx->link);
+                } else {
+                        idx->dev = st.st_dev;
+                        idx->ino = st.st_ino;
+                        r = tbl_map(dir_fd, idx->link, idx, err);
+                }
+                close(dir_fd);
+                if (r == -ENOENT && attempt + 1 < OPEN_ATTEMPTS)
+                        continue;
+                break;
+        }
+        if (r < 0) {
+                free(idx);
+                if (r == -ENOENT)
+                        return error_set(err, ENOENT, "release '%s' is not supported: "
+                                         "no '%s/" REPOINDEX_LINK "/" REPOINDEX_TABLES "'",
+                                         release_id, rel_dir);
+                return r;
+        }
         *out = idx;
         return 0;
-
-fail:
-        if (fp)
-                fclose(fp);
-        repoindex_free(idx);
-        return r;
 }
 
 void repoindex_free(struct repoindex *idx)
 {
         if (!idx)
                 return;
-        queue_free(&idx->extra);
-        if (idx->pool)
-                pool_free(idx->pool);
+        if (idx->map)
+                munmap((void *)idx->map, idx->size);
         free(idx);
+}
+
+bool repoindex_is_current(struct repoindex *idx)
+{
+        if (!idx)
+                return false;
+        char target[PATH_MAX];
+        ssize_t n = readlink(idx->link, target, sizeof target - 1);
+        if (n < 0)
+                return false;
+        target[n] = '\0';
+        const char *base = strrchr(target, '/');
+        base = base ? base + 1 : target;
+        uint64_t gen;
+        struct stat st;
+        return parse_gen_name(base, &gen) && gen == idx->generation &&
+               stat(idx->link, &st) == 0 && st.st_dev == idx->dev &&
+               st.st_ino == idx->ino;
+}
+
+size_t repoindex_package_count(const struct repoindex *idx)
+{
+        return idx ? idx->npkgs : 0;
+}
+
+static const char *tbl_str(const struct repoindex *idx, uint32_t off)
+{
+        return off < idx->nstrings ? idx->strings + off : "";
+}
+
+void repoindex_package(const struct repoindex *idx, repo_pkg pkg, struct repo_pkg_info *info)
+{
+        if (!idx || pkg >= idx->npkgs) {
+                info->name = info->epoch = info->version = info->release = "";
+                info->arch = info->location = info->sourcerpm = "";
+                info->debuginfo = false;
+                return;
+        }
+        const struct tbl_package *p = &idx->pkgs[pkg];
+        info->name = tbl_str(idx, p->name);
+        info->epoch = tbl_str(idx, p->epoch);
+        info->version = tbl_str(idx, p->version);
+        info->release = tbl_str(idx, p->release);
+        info->arch = tbl_str(idx, p->arch);
+        info->location = tbl_str(idx, p->location);
+        info->sourcerpm = tbl_str(idx, p->sourcerpm);
+        info->debuginfo = p->flags & TBL_FLAG_DEBUGINFO;
 }
 
 static const char *or_empty(const char *s)
@@ -297,114 +685,157 @@ static const char *or_empty(const char *s)
 }
 
 /* Epochs compare as numbers: "", "0" and "00" are the same epoch. */
-static bool epoch_equal(const char *a, size_t alen, const char *b)
+static bool epoch_equal(const char *a, const char *b)
 {
-        size_t blen = strlen(b);
-        for (size_t i = 0; i < blen; i++)
-                if (b[i] < '0' || b[i] > '9')
+        for (const char *p = a; *p; p++)
+                if (*p < '0' || *p > '9')
                         return false;
-        while (alen && *a == '0') {
+        for (const char *p = b; *p; p++)
+                if (*p < '0' || *p > '9')
+                        return false;
+        while (*a == '0')
                 a++;
-                alen--;
-        }
-        while (blen && *b == '0') {
+        while (*b == '0')
                 b++;
-                blen--;
-        }
-        return alen == blen && memcmp(a, b, alen) == 0;
+        return strcmp(a, b) == 0;
 }
 
-/* evr as libsolv stores it: "[epoch:]version-release". */
-static bool evr_matches(const char *evr, const struct nevra *n)
+/* The first key of section sec with this hash, or the section's end. */
+static uint64_t key_first(const struct repoindex *idx, int sec, uint64_t hash)
 {
-        const char *p = evr;
-        while (*p >= '0' && *p <= '9')
-                p++;
-        const char *vr = evr;
-        size_t elen = 0;
-        if (p != evr && *p == ':') {
-                elen = (size_t)(p - evr);
-                vr = p + 1;
+        const struct tbl_key *k = idx->keys[sec];
+        uint64_t lo = 0, hi = idx->nkeys[sec];
+        while (lo < hi) {
+                uint64_t mid = lo + (hi - lo) / 2;
+                if (k[mid].hash < hash)
+                        lo = mid + 1;
+                else
+                        hi = mid;
         }
-        if (!epoch_equal(evr, elen, or_empty(n->epoch)))
-                return false;
-        const char *version = or_empty(n->version);
-        size_t vlen = strlen(version);
-        return strncmp(vr, version, vlen) == 0 && vr[vlen] == '-' &&
-               strcmp(vr + vlen + 1, or_empty(n->release)) == 0;
+        return lo;
 }
 
-static bool solvable_matches(struct repoindex *idx, Id p, Id name, Id arch,
-                             const struct nevra *n)
+typedef bool (*key_verify)(const struct repoindex *idx, const struct tbl_package *p,
+                           const void *data);
+
+/* Packages whose key in section sec is the len bytes at s and which verify
+ * accepts (NULL: all). */
+static size_t key_find(const struct repoindex *idx, int sec, const char *s, size_t len,
+                       key_verify verify, const void *data, repo_pkg *out, size_t max)
 {
-        Solvable *s = idx->pool->solvables + p;
-        return s->repo == idx->repo && s->name == name &&
-               (!arch || s->arch == arch) &&
-               evr_matches(pool_id2str(idx->pool, s->evr), n);
+        if (!idx)
+                return 0;
+        uint64_t hash = key_hash(s, len);
+        uint32_t check = key_check(s, len);
+        const struct tbl_key *k = idx->keys[sec];
+        size_t found = 0;
+        for (uint64_t i = key_first(idx, sec, hash); i < idx->nkeys[sec] &&
+             k[i].hash == hash; i++) {
+                if (k[i].check != check || k[i].pkg >= idx->npkgs)
+                        continue;
+                if (verify && !verify(idx, &idx->pkgs[k[i].pkg], data))
+                        continue;
+                if (out && found < max)
+                        out[found] = k[i].pkg;
+                found++;
+        }
+        return found;
 }
 
-bool repoindex_has_package(struct repoindex *idx, const struct nevra *n)
+static bool nevra_verify(const struct repoindex *idx, const struct tbl_package *p,
+                         const void *data)
+{
+        const struct nevra *n = data;
+        const char *arch = or_empty(n->arch);
+        return strcmp(tbl_str(idx, p->name), n->name) == 0 &&
+               strcmp(tbl_str(idx, p->version), or_empty(n->version)) == 0 &&
+               strcmp(tbl_str(idx, p->release), or_empty(n->release)) == 0 &&
+               epoch_equal(tbl_str(idx, p->epoch), or_empty(n->epoch)) &&
+               (!arch[0] || strcmp(tbl_str(idx, p->arch), arch) == 0);
+}
+
+size_t repoindex_find_nevra(const struct repoindex *idx, const struct nevra *n,
+                            repo_pkg *out, size_t max)
 {
         if (!idx || !n || !n->name || !n->name[0])
-                return false;
-        Pool *pool = idx->pool;
-
-        /* create = 0: a string the index never saw is no package of it. */
-        Id name = pool_str2id(pool, n->name, 0);
-        if (!name)
-                return false;
-        Id arch = 0;
-        if (n->arch && n->arch[0]) {
-                arch = pool_str2id(pool, n->arch, 0);
-                if (!arch)
-                        return false;
-        }
-
-        /* The whatprovides list of the name, read directly: FOR_PROVIDES
-         * would compute (and store) the lazy entries of file names. */
-        Offset off = pool->whatprovides[name];
-        if (off) {
-                for (const Id *pp = pool->whatprovidesdata + off; *pp; pp++)
-                        if (solvable_matches(idx, *pp, name, arch, n))
-                                return true;
-        }
-        for (int i = 0; i < idx->extra.count; i++)
-                if (solvable_matches(idx, idx->extra.elements[i], name, arch, n))
-                        return true;
-        return false;
+                return 0;
+        return key_find(idx, SEC_NEVRA, n->name, strlen(n->name), nevra_verify, n,
+                        out, max);
 }
 
-/* ---- building ------------------------------------------------------------- */
+bool repoindex_has_package(const struct repoindex *idx, const struct nevra *n)
+{
+        return repoindex_find_nevra(idx, n, NULL, 0) > 0;
+}
 
-struct name_list {
-        char **names;
-        size_t count, alloc;
+size_t repoindex_find_build_id(const struct repoindex *idx, const char *build_id,
+                               enum build_id_kind kind, repo_pkg *out, size_t max)
+{
+        if (!idx || !build_id || (kind != BUILD_ID_BINARY && kind != BUILD_ID_DEBUG))
+                return 0;
+        char hex[BUILD_ID_HEX_MAX + 1];
+        size_t len = 0;
+        for (; build_id[len]; len++) {
+                char c = build_id[len];
+                if (len == BUILD_ID_HEX_MAX)
+                        return 0;
+                if (c >= 'A' && c <= 'F')
+                        c = (char)(c - 'A' + 'a');
+                else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+                        return 0;
+                hex[len] = c;
+        }
+        if (len < 2)
+                return 0;
+        return key_find(idx, kind == BUILD_ID_BINARY ? SEC_BUILD_ID_BINARY
+                                                     : SEC_BUILD_ID_DEBUG,
+                        hex, len, NULL, NULL, out, max);
+}
+
+size_t repoindex_find_path(const struct repoindex *idx, const char *path,
+                           repo_pkg *out, size_t max)
+{
+        /* Verified by the hash and the check only (see the top of this
+         * file): the paths themselves are not in the table. */
+        if (!idx || !path || path[0] != '/')
+                return 0;
+        return key_find(idx, SEC_PATHS, path, strlen(path), NULL, NULL, out, max);
+}
+
+size_t repoindex_debug_companions(const struct repoindex *idx, repo_pkg debuginfo,
+                                  repo_pkg *out, size_t max)
+{
+        if (!idx || debuginfo >= idx->npkgs)
+                return 0;
+        const struct tbl_package *p = &idx->pkgs[debuginfo];
+        for (uint32_t i = 0; out && i < p->ncompanions && i < max; i++)
+                out[i] = idx->companions[p->companions + i];
+        return p->ncompanions;
+}
+
+/* ---- writing: the package files ------------------------------------------ */
+
+struct pkg_file {
+        char *name;
+        uint64_t size, mtime;
 };
 
-static void name_list_free(struct name_list *l)
+struct file_list {
+        struct pkg_file *v;
+        size_t n, alloc;
+};
+
+static void file_list_free(struct file_list *l)
 {
-        for (size_t i = 0; i < l->count; i++)
-                free(l->names[i]);
-        free(l->names);
-        l->names = NULL;
-        l->count = l->alloc = 0;
+        for (size_t i = 0; i < l->n; i++)
+                free(l->v[i].name);
+        free(l->v);
+        memset(l, 0, sizeof *l);
 }
 
-static int name_list_add(struct name_list *l, const char *name)
+static int cmp_file(const void *a, const void *b)
 {
-        if (l->count == l->alloc) {
-                size_t n = l->alloc ? l->alloc * 2 : 64;
-                char **p = realloc(l->names, n * sizeof *p);
-                if (!p)
-                        return -ENOMEM;
-                l->names = p;
-                l->alloc = n;
-        }
-        char *copy = strdup(name);
-        if (!copy)
-                return -ENOMEM;
-        l->names[l->count++] = copy;
-        return 0;
+        return strcmp(((const struct pkg_file *)a)->name, ((const struct pkg_file *)b)->name);
 }
 
 static bool is_rpm_name(const char *name)
@@ -414,9 +845,15 @@ static bool is_rpm_name(const char *name)
         return name[0] != '.' && len > 4 && strcmp(name + len - 4, ".rpm") == 0;
 }
 
-/* The *.rpm files of pkg_dir, sorted, so that a rebuild of the same
- * directory writes the same index. */
-static int scan_packages(const char *pkg_dir, struct name_list *out,
+static uint64_t mtime_ns(const struct stat *st)
+{
+        return (uint64_t)st->st_mtim.tv_sec * UINT64_C(1000000000) +
+               (uint64_t)st->st_mtim.tv_nsec;
+}
+
+/* The *.rpm files of pkg_dir with their size and modification time, sorted,
+ * so that the same directory always gives the same index. */
+static int scan_packages(const char *pkg_dir, struct file_list *out,
                          struct error *err)
 {
         DIR *dir = opendir(pkg_dir);
@@ -448,125 +885,997 @@ static int scan_packages(const char *pkg_dir, struct name_list *out,
                                       pkg_dir, de->d_name);
                         break;
                 }
-                if (name_list_add(out, de->d_name) < 0) {
+                if (out->n == out->alloc) {
+                        size_t n = out->alloc ? out->alloc * 2 : 256;
+                        struct pkg_file *v = realloc(out->v, n * sizeof *v);
+                        if (!v) {
+                                r = error_set_errno(err, ENOMEM,
+                                                    "cannot list packages in '%s'", pkg_dir);
+                                break;
+                        }
+                        out->v = v;
+                        out->alloc = n;
+                }
+                char *name = strdup(de->d_name);
+                if (!name) {
                         r = error_set_errno(err, ENOMEM, "cannot list packages in '%s'",
                                             pkg_dir);
                         break;
                 }
+                out->v[out->n++] = (struct pkg_file){ name, (uint64_t)st.st_size,
+                                                      mtime_ns(&st) };
         }
         closedir(dir);
         if (r < 0) {
-                name_list_free(out);
+                file_list_free(out);
                 return r;
         }
-        if (out->count)
-                qsort(out->names, out->count, sizeof *out->names, cmp_str);
+        if (out->n)
+                qsort(out->v, out->n, sizeof *out->v, cmp_file);
         return 0;
 }
 
-/* Writes repo to rel_dir/index.solv through a hidden temporary file:
- * readers see the old index or the whole new one. */
-static int write_index(Repo *repo, const char *rel_dir, struct error *err)
-{
-        char tmp[PATH_MAX], final[PATH_MAX];
-        if (path_fmt(final, sizeof final, rel_dir, REPOINDEX_FILE, NULL) < 0 ||
-            path_fmt(tmp, sizeof tmp, rel_dir, "." REPOINDEX_FILE ".XXXXXX", NULL) < 0)
-                return error_set(err, ENAMETOOLONG, "path too long: '%s/%s'",
-                                 rel_dir, REPOINDEX_FILE);
+/* ---- writing: the tables ---------------------------------------------------- */
 
-        int fd = mkostemp(tmp, O_CLOEXEC);
+struct keyvec {
+        struct tbl_key *v;
+        size_t n, alloc;
+};
+
+struct tables {
+        Pool *pool;
+        char *strings;
+        size_t nstrings, astrings;
+        uint32_t *str_off;              /* pool string Id -> offset + 1; 0: none yet */
+        size_t nstr_off;
+        struct tbl_package *pkgs;
+        size_t npkgs;
+        uint32_t *companions;
+        size_t ncompanions, acompanions;
+        struct keyvec keys[SEC_COUNT];
+};
+
+static void tables_free(struct tables *t)
+{
+        free(t->strings);
+        free(t->str_off);
+        free(t->pkgs);
+        free(t->companions);
+        for (int i = 0; i < SEC_COUNT; i++)
+                free(t->keys[i].v);
+        memset(t, 0, sizeof *t);
+}
+
+static int grow(void **v, size_t *alloc, size_t need, size_t size)
+{
+        if (need <= *alloc)
+                return 0;
+        size_t n = *alloc ? *alloc : 64;
+        while (n < need) {
+                if (n > SIZE_MAX / 2 / size)
+                        return -ENOMEM;
+                n *= 2;
+        }
+        void *p = realloc(*v, n * size);
+        if (!p)
+                return -ENOMEM;
+        *v = p;
+        *alloc = n;
+        return 0;
+}
+
+/* The offset of s[0..len) in the string section, stored once. */
+static int intern(struct tables *t, const char *s, size_t len, uint32_t *off)
+{
+        if (len == 0) {
+                *off = 0;
+                return 0;
+        }
+        Id id = pool_strn2id(t->pool, s, (unsigned int)len, 1);
+        if ((size_t)id >= t->nstr_off) {
+                size_t n = t->nstr_off ? t->nstr_off : 1024;
+                while (n <= (size_t)id)
+                        n *= 2;
+                uint32_t *p = realloc(t->str_off, n * sizeof *p);
+                if (!p)
+                        return -ENOMEM;
+                memset(p + t->nstr_off, 0, (n - t->nstr_off) * sizeof *p);
+                t->str_off = p;
+                t->nstr_off = n;
+        }
+        if (t->str_off[id]) {
+                *off = t->str_off[id] - 1;
+                return 0;
+        }
+        if (t->nstrings + len + 1 >= UINT32_MAX)
+                return -E2BIG;
+        if (grow((void **)&t->strings, &t->astrings, t->nstrings + len + 1, 1) < 0)
+                return -ENOMEM;
+        memcpy(t->strings + t->nstrings, s, len);
+        t->strings[t->nstrings + len] = '\0';
+        *off = (uint32_t)t->nstrings;
+        t->str_off[id] = *off + 1;
+        t->nstrings += len + 1;
+        return 0;
+}
+
+static int intern_str(struct tables *t, const char *s, uint32_t *off)
+{
+        return intern(t, s ? s : "", s ? strlen(s) : 0, off);
+}
+
+static int key_add(struct tables *t, int sec, const char *s, size_t len, uint32_t pkg)
+{
+        struct keyvec *kv = &t->keys[sec];
+        if (grow((void **)&kv->v, &kv->alloc, kv->n + 1, sizeof *kv->v) < 0)
+                return -ENOMEM;
+        kv->v[kv->n++] = (struct tbl_key){ key_hash(s, len), key_check(s, len), pkg };
+        return 0;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+        const struct tbl_key *x = a, *y = b;
+        if (x->hash != y->hash)
+                return x->hash < y->hash ? -1 : 1;
+        if (x->check != y->check)
+                return x->check < y->check ? -1 : 1;
+        return x->pkg < y->pkg ? -1 : x->pkg > y->pkg;
+}
+
+static void keys_sort_unique(struct keyvec *kv)
+{
+        if (!kv->n)
+                return;
+        qsort(kv->v, kv->n, sizeof *kv->v, cmp_key);
+        size_t o = 1;
+        for (size_t i = 1; i < kv->n; i++)
+                if (cmp_key(&kv->v[i], &kv->v[o - 1]) != 0)
+                        kv->v[o++] = kv->v[i];
+        kv->n = o;
+}
+
+static bool is_hex(const char *s, size_t len)
+{
+        for (size_t i = 0; i < len; i++)
+                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+                        return false;
+        return true;
+}
+
+/* The build-id of a link path below prefix: "xx/yyyy[.N][suffix]" gives
+ * "xxyyyy" in buf. */
+static size_t build_id_of_link(const char *path, const char *prefix, const char *suffix,
+                               char *buf)
+{
+        size_t plen = strlen(prefix), slen = suffix ? strlen(suffix) : 0;
+        size_t len = strlen(path);
+        if (strncmp(path, prefix, plen) != 0)
+                return 0;
+        const char *p = path + plen;
+        len -= plen;
+        if (slen) {
+                if (len < slen || memcmp(p + len - slen, suffix, slen) != 0)
+                        return 0;
+                len -= slen;
+        }
+        /* yyyy.1, yyyy.2: rpm's names for a second file with one build-id */
+        size_t dot = len;
+        while (dot > 0 && p[dot - 1] >= '0' && p[dot - 1] <= '9')
+                dot--;
+        if (dot > 0 && dot < len && p[dot - 1] == '.')
+                len = dot - 1;
+        if (len < 4 || len - 1 > BUILD_ID_HEX_MAX || p[2] != '/' || !is_hex(p, 2) ||
+            !is_hex(p + 3, len - 3))
+                return 0;
+        memcpy(buf, p, 2);
+        memcpy(buf + 2, p + 3, len - 3);
+        return len - 1;
+}
+
+static bool path_indexed(const char *path)
+{
+        static const char *const skip[] = {
+                "/usr/share/doc", "/usr/share/man", "/usr/share/locale",
+                "/usr/share/licenses", "/usr/include", "/usr/src/debug",
+        };
+        for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++) {
+                size_t len = strlen(skip[i]);
+                if (strncmp(path, skip[i], len) == 0 && (path[len] == '\0' || path[len] == '/'))
+                        return false;
+        }
+        return true;
+}
+
+/* File and provides keys of the package at index pkg. */
+static int add_package_keys(struct tables *t, Repo *repo, Id p, uint32_t pkg,
+                            Id buildid_dep)
+{
+        Pool *pool = t->pool;
+        Solvable *s = pool->solvables + p;
+        char hex[BUILD_ID_HEX_MAX + 1];
+        int r = 0;
+
+        Dataiterator di;
+        dataiterator_init(&di, pool, repo, p, SOLVABLE_FILELIST, 0,
+                          SEARCH_FILES | SEARCH_COMPLETE_FILELIST);
+        while (r == 0 && dataiterator_step(&di)) {
+                const char *path = di.kv.str;
+                if (!path || path[0] != '/' || !path_indexed(path))
+                        continue;
+                size_t n;
+                r = key_add(t, SEC_PATHS, path, strlen(path), pkg);
+                if (r == 0 && !ends_with(path, ".debug") &&
+                    (n = build_id_of_link(path, "/usr/lib/.build-id/", NULL, hex)))
+                        r = key_add(t, SEC_BUILD_ID_BINARY, hex, n, pkg);
+                if (r == 0 &&
+                    (n = build_id_of_link(path, "/usr/lib/debug/.build-id/", ".debug", hex)))
+                        r = key_add(t, SEC_BUILD_ID_DEBUG, hex, n, pkg);
+        }
+        dataiterator_free(&di);
+
+        if (r == 0 && buildid_dep && s->provides) {
+                for (Id *dp = repo->idarraydata + s->provides; r == 0 && *dp; dp++) {
+                        if (!ISRELDEP(*dp))
+                                continue;
+                        Reldep *rd = GETRELDEP(pool, *dp);
+                        if (rd->name != buildid_dep || rd->flags != REL_EQ ||
+                            ISRELDEP(rd->evr))
+                                continue;
+                        const char *id = pool_id2str(pool, rd->evr);
+                        size_t len = strlen(id);
+                        if (len >= 2 && len <= BUILD_ID_HEX_MAX && is_hex(id, len))
+                                r = key_add(t, SEC_BUILD_ID_DEBUG, id, len, pkg);
+                }
+        }
+        return r;
+}
+
+/* The packages of the table, in table order. */
+struct solv_pkg {
+        char *location;
+        Id p;
+};
+
+static int cmp_solv_pkg(const void *a, const void *b)
+{
+        return strcmp(((const struct solv_pkg *)a)->location,
+                      ((const struct solv_pkg *)b)->location);
+}
+
+struct name_entry {
+        Id name;
+        uint32_t pkg;
+};
+
+static int cmp_name_entry(const void *a, const void *b)
+{
+        const struct name_entry *x = a, *y = b;
+        if (x->name != y->name)
+                return x->name < y->name ? -1 : 1;
+        return x->pkg < y->pkg ? -1 : x->pkg > y->pkg;
+}
+
+/* The source package's name of s, or NULL when it has none. */
+static const char *source_name(Solvable *s)
+{
+        if (solvable_lookup_void(s, SOLVABLE_SOURCENAME))
+                return pool_id2str(s->repo->pool, s->name);
+        return solvable_lookup_str(s, SOLVABLE_SOURCENAME);
+}
+
+/* Puts candidate c (a package index) into chosen, one per name: the one
+ * with the EVR of s, then the arch of s, then the highest EVR. */
+static void choose(Pool *pool, const struct solv_pkg *pkgs, Solvable *s, Queue *chosen,
+                   Id c)
+{
+        Solvable *cs = pool->solvables + pkgs[c].p;
+        int rank = (cs->evr == s->evr) * 2 + (cs->arch == s->arch);
+        for (int i = 0; i < chosen->count; i++) {
+                Solvable *os = pool->solvables + pkgs[chosen->elements[i]].p;
+                if (os->name != cs->name)
+                        continue;
+                int orank = (os->evr == s->evr) * 2 + (os->arch == s->arch);
+                if (rank > orank ||
+                    (rank == orank && pool_evrcmp(pool, cs->evr, os->evr, EVRCMP_COMPARE) > 0))
+                        chosen->elements[i] = c;
+                return;
+        }
+        queue_push(chosen, c);
+}
+
+/* What the -debuginfo package pkgs[i] needs: its -debugsource (by source
+ * name, EVR and arch) and the -debuginfo/-debugsource packages providing
+ * its Requires and Recommends (dwz). */
+static void find_companions(Pool *pool, Repo *repo, const struct solv_pkg *pkgs,
+                            const int32_t *index_of, const struct name_entry *names,
+                            size_t npkgs, size_t i, Queue *out)
+{
+        Solvable *s = pool->solvables + pkgs[i].p;
+        queue_empty(out);
+
+        const char *src = source_name(s);
+        if (src && *src) {
+                char buf[NEVRA_MAX];
+                Id name = 0;
+                if ((size_t)snprintf(buf, sizeof buf, "%s-debugsource", src) < sizeof buf)
+                        name = pool_str2id(pool, buf, 0);
+                /* names is sorted by (name, package): the first of the name */
+                size_t lo = 0, hi = name ? npkgs : 0;
+                while (lo < hi) {
+                        size_t mid = lo + (hi - lo) / 2;
+                        if (names[mid].name < name)
+                                lo = mid + 1;
+                        else
+                                hi = mid;
+                }
+                const struct name_entry *e = names + lo;
+                for (; name && e < names + npkgs && e->name == name; e++) {
+                        Solvable *ds = pool->solvables + pkgs[e->pkg].p;
+                        if (ds->evr == s->evr && ds->arch == s->arch)
+                                choose(pool, pkgs, s, out, (Id)e->pkg);
+                }
+        }
+
+        const Offset deps[] = { s->requires, s->recommends };
+        for (size_t d = 0; d < sizeof deps / sizeof deps[0]; d++) {
+                if (!deps[d])
+                        continue;
+                for (Id *dp = repo->idarraydata + deps[d]; *dp; dp++) {
+                        if (*dp == SOLVABLE_PREREQMARKER)
+                                continue;
+                        Id q, qq;
+                        FOR_PROVIDES(q, qq, *dp) {
+                                if (q == pkgs[i].p || pool->solvables[q].repo != repo ||
+                                    index_of[q] < 0 ||
+                                    !is_debug_name(pool_id2str(pool, pool->solvables[q].name)))
+                                        continue;
+                                choose(pool, pkgs, s, out, index_of[q]);
+                        }
+                }
+        }
+}
+
+static int split_evr(struct tables *t, const char *evr, struct tbl_package *tp)
+{
+        const char *p = evr;
+        while (*p >= '0' && *p <= '9')
+                p++;
+        const char *vr = evr;
+        int r = 0;
+        if (p != evr && *p == ':') {
+                r = intern(t, evr, (size_t)(p - evr), &tp->epoch);
+                vr = p + 1;
+        } else {
+                tp->epoch = 0;
+        }
+        const char *dash = strrchr(vr, '-');
+        if (r == 0 && dash) {
+                r = intern(t, vr, (size_t)(dash - vr), &tp->version);
+                if (r == 0)
+                        r = intern_str(t, dash + 1, &tp->release);
+        } else if (r == 0) {
+                r = intern_str(t, vr, &tp->version);
+                tp->release = 0;
+        }
+        return r;
+}
+
+/* Builds the tables of every package of repo (internalized, with
+ * whatprovides made). */
+static int tables_build(struct tables *t, Pool *pool, Repo *repo, struct error *err)
+{
+        t->pool = pool;
+        struct solv_pkg *pkgs = NULL;
+        int32_t *index_of = NULL;
+        struct name_entry *names = NULL;
+        Queue comp;
+        queue_init(&comp);
+        size_t n = 0;
+        int r = 0;
+
+        if (repo->nsolvables > 0) {
+                pkgs = calloc((size_t)repo->nsolvables, sizeof *pkgs);
+                names = calloc((size_t)repo->nsolvables, sizeof *names);
+        }
+        index_of = malloc((size_t)pool->nsolvables * sizeof *index_of);
+        if ((repo->nsolvables > 0 && (!pkgs || !names)) || !index_of) {
+                r = -ENOMEM;
+                goto out;
+        }
+        Id p;
+        Solvable *s;
+        FOR_REPO_SOLVABLES(repo, p, s) {
+                unsigned int medianr;
+                const char *loc = solvable_lookup_location(s, &medianr);
+                if (n == (size_t)repo->nsolvables)
+                        break;
+                pkgs[n].location = strdup(loc ? loc : "");
+                pkgs[n].p = p;
+                if (!pkgs[n++].location) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+        }
+        if (n)
+                qsort(pkgs, n, sizeof *pkgs, cmp_solv_pkg);
+        for (int i = 0; i < pool->nsolvables; i++)
+                index_of[i] = -1;
+        for (size_t i = 0; i < n; i++) {
+                index_of[pkgs[i].p] = (int32_t)i;
+                names[i] = (struct name_entry){ pool->solvables[pkgs[i].p].name, (uint32_t)i };
+        }
+        if (n)
+                qsort(names, n, sizeof *names, cmp_name_entry);
+
+        t->pkgs = calloc(n ? n : 1, sizeof *t->pkgs);
+        if (!t->pkgs) {
+                r = -ENOMEM;
+                goto out;
+        }
+        t->npkgs = n;
+
+        /* Companions first: they read whatprovides, which interning new
+         * strings below would have to grow. */
+        for (size_t i = 0; i < n; i++) {
+                s = pool->solvables + pkgs[i].p;
+                struct tbl_package *tp = &t->pkgs[i];
+                tp->companions = (uint32_t)t->ncompanions;
+                if (!ends_with(pool_id2str(pool, s->name), "-debuginfo"))
+                        continue;
+                find_companions(pool, repo, pkgs, index_of, names, n, i, &comp);
+                if (grow((void **)&t->companions, &t->acompanions,
+                         t->ncompanions + (size_t)comp.count, sizeof *t->companions) < 0) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                for (int j = 0; j < comp.count; j++)
+                        t->companions[t->ncompanions++] = (uint32_t)comp.elements[j];
+                tp->ncompanions = (uint32_t)comp.count;
+        }
+
+        if (grow((void **)&t->strings, &t->astrings, 1, 1) < 0) {
+                r = -ENOMEM;
+                goto out;
+        }
+        t->strings[0] = '\0';
+        t->nstrings = 1;
+        Id buildid_dep = pool_str2id(pool, "debuginfo(build-id)", 0);
+        for (size_t i = 0; i < n && r == 0; i++) {
+                s = pool->solvables + pkgs[i].p;
+                struct tbl_package *tp = &t->pkgs[i];
+                const char *name = pool_id2str(pool, s->name);
+                r = intern_str(t, name, &tp->name);
+                if (r == 0)
+                        r = intern_str(t, pool_id2str(pool, s->arch), &tp->arch);
+                if (r == 0)
+                        r = split_evr(t, pool_id2str(pool, s->evr), tp);
+                if (r == 0)
+                        r = intern_str(t, pkgs[i].location, &tp->location);
+                if (r == 0) {
+                        /* pool temporary space: interned before the next call */
+                        const char *srpm = solvable_lookup_sourcepkg(s);
+                        r = intern_str(t, srpm, &tp->sourcerpm);
+                }
+                tp->flags = is_debug_name(name) ? TBL_FLAG_DEBUGINFO : 0;
+                if (r == 0)
+                        r = key_add(t, SEC_NEVRA, name, strlen(name), (uint32_t)i);
+                if (r == 0)
+                        r = add_package_keys(t, repo, pkgs[i].p, (uint32_t)i, buildid_dep);
+        }
+        for (int i = SEC_NEVRA; i < SEC_COUNT; i++)
+                keys_sort_unique(&t->keys[i]);
+
+out:
+        for (size_t i = 0; i < n; i++)
+                free(pkgs[i].location);
+        free(pkgs);
+        free(names);
+        free(index_of);
+        queue_free(&comp);
+        if (r < 0)
+                return error_set(err, -r, "cannot build the lookup tables: %s",
+                                 r == -E2BIG ? "more than 4 GiB of strings"
+                                             : strerror(-r));
+        return 0;
+}
+
+static int write_pad(FILE *fp, uint64_t *pos)
+{
+        static const char zeros[8];
+        size_t pad = (size_t)((8 - *pos % 8) % 8);
+        if (pad && fwrite(zeros, 1, pad, fp) != pad)
+                return -1;
+        *pos += pad;
+        return 0;
+}
+
+static int tables_write(const struct tables *t, uint64_t generation, FILE *fp)
+{
+        struct tbl_header h;
+        memset(&h, 0, sizeof h);
+        memcpy(h.magic, TBL_MAGIC, sizeof h.magic);
+        h.version = TBL_VERSION;
+        h.byte_order = TBL_BYTE_ORDER;
+        h.header_size = sizeof h;
+        h.section_count = SEC_COUNT;
+        h.generation = generation;
+
+        const void *data[SEC_COUNT] = {
+                [SEC_STRINGS] = t->strings,
+                [SEC_PACKAGES] = t->pkgs,
+                [SEC_COMPANIONS] = t->companions,
+        };
+        h.sections[SEC_STRINGS].count = t->nstrings;
+        h.sections[SEC_PACKAGES].count = t->npkgs;
+        h.sections[SEC_COMPANIONS].count = t->ncompanions;
+        for (int i = SEC_NEVRA; i < SEC_COUNT; i++) {
+                data[i] = t->keys[i].v;
+                h.sections[i].count = t->keys[i].n;
+        }
+        uint64_t pos = sizeof h;
+        for (int i = 0; i < SEC_COUNT; i++) {
+                pos = (pos + 7) & ~(uint64_t)7;
+                h.sections[i].offset = pos;
+                pos += h.sections[i].count * entry_size[i];
+        }
+        h.file_size = pos;
+
+        pos = 0;
+        if (fwrite(&h, sizeof h, 1, fp) != 1)
+                return -1;
+        pos += sizeof h;
+        for (int i = 0; i < SEC_COUNT; i++) {
+                if (write_pad(fp, &pos) < 0)
+                        return -1;
+                size_t len = (size_t)(h.sections[i].count * entry_size[i]);
+                if (len && fwrite(data[i], 1, len, fp) != len)
+                        return -1;
+                pos += len;
+        }
+        return pos == h.file_size ? 0 : -1;
+}
+
+/* ---- writing: generations ------------------------------------------------ */
+
+struct gen_names {
+        char (*v)[32];
+        size_t n, alloc;
+};
+
+/* The .index-N and .index.tmp.* entries of the release directory. */
+static int list_generations(int rel_fd, struct gen_names *out, uint64_t *max_gen)
+{
+        int fd = openat(rel_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
-                return error_set_errno(err, errno,
-                                       "cannot create a temporary file in '%s'", rel_dir);
+                return -errno;
+        DIR *dir = fdopendir(fd);
+        if (!dir) {
+                int e = errno;
+                close(fd);
+                return -e;
+        }
+        *max_gen = 0;
+        struct dirent *de;
+        while ((de = readdir(dir)) != NULL) {
+                uint64_t gen;
+                bool is_gen = parse_gen_name(de->d_name, &gen);
+                if (!is_gen && strncmp(de->d_name, TMP_LINK_PREFIX,
+                                       strlen(TMP_LINK_PREFIX)) != 0)
+                        continue;
+                if (strlen(de->d_name) >= sizeof *out->v)
+                        continue;
+                if (is_gen && gen > *max_gen)
+                        *max_gen = gen;
+                if (grow((void **)&out->v, &out->alloc, out->n + 1, sizeof *out->v) < 0) {
+                        closedir(dir);
+                        return -ENOMEM;
+                }
+                memcpy(out->v[out->n++], de->d_name, strlen(de->d_name) + 1);
+        }
+        closedir(dir);
+        return 0;
+}
+
+/* Removes a generation directory (it holds files only). */
+static int remove_generation(int rel_fd, const char *name)
+{
+        int fd = openat(rel_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0) {
+                DIR *dir = fdopendir(fd);
+                if (!dir) {
+                        close(fd);
+                } else {
+                        struct dirent *de;
+                        while ((de = readdir(dir)) != NULL)
+                                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+                                        (void)unlinkat(dirfd(dir), de->d_name, 0);
+                        closedir(dir);
+                }
+        }
+        if (unlinkat(rel_fd, name, AT_REMOVEDIR) < 0 && errno == ENOTDIR)
+                return unlinkat(rel_fd, name, 0);
+        return 0;
+}
+
+/* Removes every generation but keep, and temporary links left by a writer
+ * that died. The caller holds the lock. */
+static void remove_stale(int rel_fd, uint64_t keep)
+{
+        struct gen_names names = { 0 };
+        uint64_t max_gen;
+        if (list_generations(rel_fd, &names, &max_gen) == 0) {
+                for (size_t i = 0; i < names.n; i++) {
+                        uint64_t gen;
+                        if (!parse_gen_name(names.v[i], &gen))
+                                (void)unlinkat(rel_fd, names.v[i], 0);
+                        else if (gen != keep)
+                                (void)remove_generation(rel_fd, names.v[i]);
+                }
+        }
+        free(names.v);
+}
+
+/* The generation `index` names, 0 when none. */
+static uint64_t current_generation(int rel_fd)
+{
+        char target[PATH_MAX];
+        ssize_t n = readlinkat(rel_fd, REPOINDEX_LINK, target, sizeof target - 1);
+        if (n < 0)
+                return 0;
+        target[n] = '\0';
+        uint64_t gen;
+        return strchr(target, '/') == NULL && parse_gen_name(target, &gen) ? gen : 0;
+}
+
+typedef int (*file_writer)(FILE *fp, const void *data);
+
+/* Writes dir_fd/name through writer, fsynced. */
+static int write_file_at(int dir_fd, const char *dir_path, const char *name,
+                         file_writer writer, const void *data, struct error *err)
+{
+        int fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, FILE_MODE);
+        if (fd < 0)
+                return error_set_errno(err, errno, "cannot create '%s/%s'", dir_path, name);
         FILE *fp = fdopen(fd, "w");
         if (!fp) {
                 int e = errno;
                 close(fd);
-                unlink(tmp);
-                return error_set_errno(err, e, "cannot write index '%s'", final);
+                return error_set_errno(err, e, "cannot write '%s/%s'", dir_path, name);
         }
-
         int r = 0;
-        if (repo_write(repo, fp) != 0)
-                r = error_set(err, EIO, "cannot write index '%s': %s", final,
-                              pool_errstr(repo->pool));
-        else if (fflush(fp) != 0 || fchmod(fd, INDEX_MODE) < 0 || fsync(fd) < 0)
-                r = error_set_errno(err, errno, "cannot write index '%s'", final);
+        errno = 0;
+        if (writer(fp, data) != 0)
+                r = error_set_errno(err, errno ? errno : EIO, "cannot write '%s/%s'",
+                                    dir_path, name);
+        else if (fflush(fp) != 0 || fchmod(fd, FILE_MODE) < 0 || fsync(fd) < 0)
+                r = error_set_errno(err, errno, "cannot write '%s/%s'", dir_path, name);
         if (fclose(fp) != 0 && r == 0)
-                r = error_set_errno(err, errno, "cannot write index '%s'", final);
-        if (r == 0 && rename(tmp, final) < 0)
-                r = error_set_errno(err, errno, "cannot rename '%s' to '%s'", tmp, final);
-        if (r < 0) {
-                unlink(tmp);
+                r = error_set_errno(err, errno, "cannot write '%s/%s'", dir_path, name);
+        return r;
+}
+
+static int solv_writer(FILE *fp, const void *data)
+{
+        return repo_write((Repo *)data, fp);
+}
+
+struct tables_out {
+        const struct tables *t;
+        uint64_t generation;
+};
+
+static int tables_writer(FILE *fp, const void *data)
+{
+        const struct tables_out *o = data;
+        return tables_write(o->t, o->generation, fp);
+}
+
+/* Writes generation gen completely, then switches `index` to it. On failure
+ * nothing of it is left. */
+static int publish(int rel_fd, const char *rel_dir, uint64_t gen, Repo *repo,
+                   const struct tables *t, struct error *err)
+{
+        char name[32], tmp[48], gen_path[PATH_MAX];
+        snprintf(name, sizeof name, GEN_PREFIX "%" PRIu64, gen);
+        snprintf(tmp, sizeof tmp, TMP_LINK_PREFIX "%ld", (long)getpid());
+        if (path_fmt(gen_path, sizeof gen_path, rel_dir, name, NULL) < 0)
+                return error_set(err, ENAMETOOLONG, "path too long: '%s/%s'", rel_dir, name);
+
+        if (mkdirat(rel_fd, name, DIR_MODE) < 0)
+                return error_set_errno(err, errno, "cannot create '%s'", gen_path);
+        int r = 0;
+        int gen_fd = openat(rel_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (gen_fd < 0) {
+                r = error_set_errno(err, errno, "cannot open '%s'", gen_path);
+                goto fail;
+        }
+        struct tables_out o = { t, gen };
+        r = write_file_at(gen_fd, gen_path, REPOINDEX_SOLV, solv_writer, repo, err);
+        if (r == 0)
+                r = write_file_at(gen_fd, gen_path, REPOINDEX_TABLES, tables_writer, &o, err);
+        if (r == 0 && (fchmod(gen_fd, DIR_MODE) < 0 || fsync(gen_fd) < 0))
+                r = error_set_errno(err, errno, "cannot write '%s'", gen_path);
+        close(gen_fd);
+        if (r < 0)
+                goto fail;
+
+        (void)unlinkat(rel_fd, tmp, 0);
+        if (symlinkat(name, rel_fd, tmp) < 0) {
+                r = error_set_errno(err, errno, "cannot create '%s/%s'", rel_dir, tmp);
+                goto fail;
+        }
+        if (renameat(rel_fd, tmp, rel_fd, REPOINDEX_LINK) < 0) {
+                r = error_set_errno(err, errno, "cannot rename '%s/%s' to '%s/%s'",
+                                    rel_dir, tmp, rel_dir, REPOINDEX_LINK);
+                (void)unlinkat(rel_fd, tmp, 0);
+                goto fail;
+        }
+        /* Make the switch durable; it has happened either way. */
+        (void)fsync(rel_fd);
+        return 0;
+
+fail:
+        (void)remove_generation(rel_fd, name);
+        return r;
+}
+
+/* ---- writing: the update --------------------------------------------------- */
+
+struct old_pkg {
+        char *location;
+        Id p;
+};
+
+static int cmp_old_pkg(const void *a, const void *b)
+{
+        return strcmp(((const struct old_pkg *)a)->location,
+                      ((const struct old_pkg *)b)->location);
+}
+
+/* Loads the current generation's packages.solv into a new pool. False
+ * (and an empty repository) when there is none or it is unreadable. */
+static bool load_previous(int rel_fd, const char *release_id, Pool **pool, Repo **repo,
+                          struct error *err, int *r)
+{
+        *r = quiet_pool_new(release_id, pool, err);
+        if (*r < 0)
+                return false;
+        *repo = repo_create(*pool, release_id);
+        int fd = openat(rel_fd, REPOINDEX_LINK "/" REPOINDEX_SOLV, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        FILE *fp = fdopen(fd, "r");
+        if (!fp) {
+                close(fd);
+                return false;
+        }
+        int failed = repo_add_solv(*repo, fp, 0);
+        fclose(fp);
+        if (!failed)
+                return true;
+        /* Start from nothing: every package is read again. */
+        pool_free(*pool);
+        *r = quiet_pool_new(release_id, pool, err);
+        if (*r == 0)
+                *repo = repo_create(*pool, release_id);
+        return false;
+}
+
+/* True when the current generation has a lookup table this version reads. */
+static bool have_tables(int rel_fd, const char *rel_dir)
+{
+        int fd = openat(rel_fd, REPOINDEX_LINK, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        struct repoindex idx;
+        memset(&idx, 0, sizeof idx);
+        bool ok = tbl_map(fd, rel_dir, &idx, NULL) == 0;
+        close(fd);
+        if (ok)
+                munmap((void *)idx.map, idx.size);
+        return ok;
+}
+
+int repoindex_update(const char *repo_dir, const char *release_id,
+                     struct repoindex_stats *stats, struct error *err)
+{
+        struct repoindex_stats st = { 0 };
+        if (stats)
+                *stats = st;
+
+        char rel_dir[PATH_MAX], pkg_dir[PATH_MAX];
+        int r = rel_dir_of(repo_dir, release_id, "update", rel_dir, sizeof rel_dir, err);
+        if (r < 0)
+                return r;
+        if (path_fmt(pkg_dir, sizeof pkg_dir, rel_dir, REPOINDEX_PACKAGES, NULL) < 0)
+                return error_set(err, ENAMETOOLONG, "path too long: '%s/%s'", rel_dir,
+                                 REPOINDEX_PACKAGES);
+
+        struct file_list files = { 0 };
+        r = scan_packages(pkg_dir, &files, err);
+        if (r < 0)
+                return r;
+        int rel_fd = open(rel_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (rel_fd < 0) {
+                r = error_set_errno(err, errno, "cannot open '%s'", rel_dir);
+                file_list_free(&files);
                 return r;
         }
 
-        /* Make the rename itself durable; the new index is in place either
-         * way, so a failure here is not worth failing the build for. */
-        int dfd = open(rel_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-                (void)fsync(dfd);
-                close(dfd);
+        Pool *pool = NULL;
+        Repo *repo = NULL;
+        struct old_pkg *old = NULL;
+        size_t nold = 0;
+        struct tables t = { 0 };
+        uint64_t cur_gen = current_generation(rel_fd);
+        bool have_prev = load_previous(rel_fd, release_id, &pool, &repo, err, &r);
+        if (r < 0)
+                goto out;
+        bool have_tbl = have_prev && have_tables(rel_fd, rel_dir);
+
+        /* The packages indexed before, by location. */
+        if (repo->nsolvables > 0) {
+                old = calloc((size_t)repo->nsolvables, sizeof *old);
+                if (!old) {
+                        r = error_set_errno(err, ENOMEM, "cannot update '%s'", rel_dir);
+                        goto out;
+                }
         }
+        Id p;
+        Solvable *s;
+        FOR_REPO_SOLVABLES(repo, p, s) {
+                unsigned int medianr;
+                const char *loc = solvable_lookup_location(s, &medianr);
+                if (nold == (size_t)repo->nsolvables)
+                        break;
+                old[nold].location = strdup(loc ? loc : "");
+                old[nold].p = p;
+                if (!old[nold++].location) {
+                        r = error_set_errno(err, ENOMEM, "cannot update '%s'", rel_dir);
+                        goto out;
+                }
+        }
+        if (nold)
+                qsort(old, nold, sizeof *old, cmp_old_pkg);
+
+        Id key_size = pool_str2id(pool, REPOINDEX_SOLV_KEY_SIZE, 1);
+        Id key_mtime = pool_str2id(pool, REPOINDEX_SOLV_KEY_MTIME, 1);
+        repo_add_repodata(repo, 0);
+        /* Full file lists (no RPM_ADD_FILTERED_FILELIST): build-id links and
+         * library paths are looked up. */
+        const int flags = REPO_REUSE_REPODATA | REPO_NO_INTERNALIZE |
+                          REPO_NO_LOCATION | RPM_ADD_NO_RPMLIBREQS;
+        size_t i = 0, j = 0;
+        while (i < nold || j < files.n) {
+                char loc[PATH_MAX], path[PATH_MAX];
+                if (j < files.n &&
+                    (path_fmt(loc, sizeof loc, REPOINDEX_PACKAGES, files.v[j].name, NULL) < 0 ||
+                     path_fmt(path, sizeof path, pkg_dir, files.v[j].name, NULL) < 0)) {
+                        r = error_set(err, ENAMETOOLONG, "path too long: '%s/%s'",
+                                      pkg_dir, files.v[j].name);
+                        goto out;
+                }
+                int c = i == nold ? 1 : j == files.n ? -1 : strcmp(old[i].location, loc);
+                if (c < 0) {
+                        /* its file is gone */
+                        repo_free_solvable(repo, old[i++].p, 0);
+                        st.removed++;
+                        continue;
+                }
+                if (c == 0) {
+                        s = pool->solvables + old[i].p;
+                        if (solvable_lookup_num(s, key_size, UINT64_MAX) == files.v[j].size &&
+                            solvable_lookup_num(s, key_mtime, UINT64_MAX) == files.v[j].mtime) {
+                                i++;
+                                j++;
+                                continue;
+                        }
+                        /* replaced: read it again */
+                        repo_free_solvable(repo, old[i++].p, 0);
+                }
+                Id np = repo_add_rpm(repo, path, flags);
+                if (!np) {
+                        r = error_set(err, EINVAL, "cannot index package '%s': %s", path,
+                                      solv_reason(pool, path));
+                        goto out;
+                }
+                Repodata *data = repo_last_repodata(repo);
+                repodata_set_location(data, np, 0, NULL, loc);
+                repodata_set_num(data, np, key_size, files.v[j].size);
+                repodata_set_num(data, np, key_mtime, files.v[j].mtime);
+                st.added++;
+                j++;
+        }
+        st.packages = (size_t)repo->nsolvables;
+
+        if (!st.added && !st.removed && have_prev && have_tbl) {
+                /* Nothing to do; leftovers of a writer that died may go. */
+                remove_stale(rel_fd, cur_gen);
+                goto out;
+        }
+
+        repo_internalize(repo);
+        pool_createwhatprovides(pool);
+        r = tables_build(&t, pool, repo, err);
+        if (r < 0)
+                goto out;
+
+        struct gen_names names = { 0 };
+        uint64_t max_gen = 0;
+        r = list_generations(rel_fd, &names, &max_gen);
+        free(names.v);
+        if (r < 0) {
+                r = error_set_errno(err, -r, "cannot read '%s'", rel_dir);
+                goto out;
+        }
+        uint64_t gen = (max_gen > cur_gen ? max_gen : cur_gen) + 1;
+        r = publish(rel_fd, rel_dir, gen, repo, &t, err);
+        if (r == 0)
+                remove_stale(rel_fd, gen);
+
+out:
+        if (r == 0 && stats)
+                *stats = st;
+        tables_free(&t);
+        for (size_t k = 0; k < nold; k++)
+                free(old[k].location);
+        free(old);
+        if (pool)
+                pool_free(pool);
+        close(rel_fd);
+        file_list_free(&files);
+        return r;
+}
+
+/* ---- locking ----------------------------------------------------------------- */
+
+static int mkdir_p(const char *path)
+{
+        char buf[PATH_MAX];
+        size_t len = strlen(path);
+        if (len >= sizeof buf)
+                return -ENAMETOOLONG;
+        memcpy(buf, path, len + 1);
+        for (char *p = buf + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = '\0';
+                if (mkdir(buf, DIR_MODE) < 0 && errno != EEXIST)
+                        return -errno;
+                *p = '/';
+        }
+        if (mkdir(buf, DIR_MODE) < 0 && errno != EEXIST)
+                return -errno;
         return 0;
 }
 
-int repoindex_build(const char *repo_dir, const char *release_id,
-                    struct error *err)
+int repoindex_lock(const char *repo_dir, const char *release_id, bool wait,
+                   struct error *err)
 {
-        char q[QUOTE_BUF];
-        if (!release_id || !release_id_valid(release_id))
-                return error_set(err, EINVAL,
-                                 "cannot build the index of release '%s': "
-                                 "not a valid release id",
-                                 error_quote(release_id ? release_id : "", q));
-
-        char rel_dir[PATH_MAX], pkg_dir[PATH_MAX];
-        if (path_fmt(rel_dir, sizeof rel_dir, repo_dir, release_id, NULL) < 0 ||
-            path_fmt(pkg_dir, sizeof pkg_dir, repo_dir, release_id, REPOINDEX_PACKAGES) < 0)
-                return error_set(err, ENAMETOOLONG, "path too long: '%s/%s/%s'",
-                                 repo_dir, release_id, REPOINDEX_PACKAGES);
-
-        struct name_list names = { 0 };
-        int r = scan_packages(pkg_dir, &names, err);
+        char rel_dir[PATH_MAX], path[PATH_MAX];
+        int r = rel_dir_of(repo_dir, release_id, "lock", rel_dir, sizeof rel_dir, err);
         if (r < 0)
                 return r;
-
-        Pool *pool;
-        r = quiet_pool_new(release_id, &pool, err);
-        if (r < 0) {
-                name_list_free(&names);
-                return r;
+        if (path_fmt(path, sizeof path, rel_dir, REPOINDEX_LOCK, NULL) < 0)
+                return error_set(err, ENAMETOOLONG, "path too long: '%s/%s'", rel_dir,
+                                 REPOINDEX_LOCK);
+        r = mkdir_p(rel_dir);
+        if (r < 0)
+                return error_set_errno(err, -r, "cannot create '%s'", rel_dir);
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, FILE_MODE);
+        if (fd < 0)
+                return error_set_errno(err, errno, "cannot open lock '%s'", path);
+        while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
+                int e = errno;
+                if (e == EINTR)
+                        continue;
+                close(fd);
+                if (e == EWOULDBLOCK)
+                        return error_set(err, EWOULDBLOCK, "cannot lock '%s': another "
+                                         "process is updating release '%s'", path,
+                                         release_id);
+                return error_set_errno(err, e, "cannot lock '%s'", path);
         }
-        Repo *repo = repo_create(pool, release_id);
-        repo_add_repodata(repo, 0);
-
-        /* Full file lists (no RPM_ADD_FILTERED_FILELIST): the resolver looks
-         * up /usr/lib/.build-id links and arbitrary library paths. */
-        const int flags = REPO_REUSE_REPODATA | REPO_NO_INTERNALIZE |
-                          REPO_NO_LOCATION | RPM_ADD_NO_RPMLIBREQS;
-        for (size_t i = 0; i < names.count; i++) {
-                char path[PATH_MAX], location[PATH_MAX];
-                if (path_fmt(path, sizeof path, pkg_dir, names.names[i], NULL) < 0 ||
-                    path_fmt(location, sizeof location, REPOINDEX_PACKAGES,
-                             names.names[i], NULL) < 0) {
-                        r = error_set(err, ENAMETOOLONG, "path too long: '%s/%s'",
-                                      pkg_dir, names.names[i]);
-                        goto out;
-                }
-                Id p = repo_add_rpm(repo, path, flags);
-                if (!p) {
-                        r = error_set(err, EINVAL, "cannot index package '%s': %s",
-                                      path, solv_reason(pool, path));
-                        goto out;
-                }
-                repodata_set_location(repo_last_repodata(repo), p, 0, NULL, location);
-        }
-        repo_internalize(repo);
-        r = write_index(repo, rel_dir, err);
-
-out:
-        pool_free(pool);
-        name_list_free(&names);
-        return r;
+        return fd;
 }

@@ -3,7 +3,7 @@
  * Written by retrace-reposync (and its import mode), read by
  * retrace-worker and mod_retrace.
  *
- *   RepoDir/<release-id>/Packages/*.rpm       every version ever mirrored
+ *   RepoDir/<release-id>/Packages/<file>.rpm  every version ever mirrored
  *   RepoDir/<release-id>/repodata/            RPM-MD for dnf (createrepo_c)
  *   RepoDir/<release-id>/index                symlink to the current
  *                                             generation, .index-<gen>
@@ -48,6 +48,14 @@
 #define REPOINDEX_LOCK      ".lock"
 #define REPOINDEX_MAX_RELEASES 256
 
+/* Keys of packages.solv beyond libsolv's own, numbers on every package: the
+ * size and the modification time (nanoseconds since the epoch) of its file
+ * under Packages/ when the header was read. An update reads a file again
+ * when either differs. A tool that writes packages.solv itself (the
+ * benchmark does) sets them to match the files. */
+#define REPOINDEX_SOLV_KEY_SIZE  "retrace:filesize"
+#define REPOINDEX_SOLV_KEY_MTIME "retrace:filemtime"
+
 /* --- releases ----------------------------------------------------------- */
 
 struct release_list {
@@ -91,8 +99,10 @@ int repoindex_open(const char *repo_dir, const char *release_id,
                    struct repoindex **out, struct error *err);
 void repoindex_free(struct repoindex *idx);
 
-/* True when this process's view is still the current generation; when
- * not, a caller that keeps indexes open should open it again. */
+/* True when this process's view is still the current generation (`index`
+ * names the generation mapped, and is the same directory); when not, a
+ * caller that keeps indexes open should open it again. An index stays
+ * usable after its generation was replaced or removed. */
 bool repoindex_is_current(struct repoindex *idx);
 
 size_t repoindex_package_count(const struct repoindex *idx);
@@ -113,7 +123,10 @@ size_t repoindex_find_build_id(const struct repoindex *idx, const char *build_id
                                enum build_id_kind kind, repo_pkg *out, size_t max);
 
 /* Packages (every version) that ship the file at path (absolute, as
- * packaged: /usr/lib64/libc.so.6, not /lib64/...). Returns how many. */
+ * packaged: /usr/lib64/libc.so.6, not /lib64/...). Returns how many.
+ * Paths under /usr/share/{doc,man,locale,licenses}, /usr/include and
+ * /usr/src/debug are not indexed. Paths are matched by a 96-bit hash
+ * (repoindex.c), not compared as text. */
 size_t repoindex_find_path(const struct repoindex *idx, const char *path,
                            repo_pkg *out, size_t max);
 
@@ -133,10 +146,17 @@ struct repoindex_stats {
 };
 
 /* Brings the index up to date with Packages/: reads the headers of RPM
- * files not yet indexed (and only those), drops packages whose file is
- * gone, writes a new generation and switches to it. With nothing changed,
- * nothing is written. A file that is not a valid RPM is an error that
- * names it, and the previous index stays. stats may be NULL. */
+ * files not yet indexed (and only those; a file whose size or modification
+ * time changed counts as not indexed), drops packages whose file is gone,
+ * writes a new generation and switches to it. With nothing changed,
+ * nothing is written, except that a release without an index gets one
+ * (also with an empty Packages/) and a current generation whose lookup.tbl
+ * is missing, damaged or of another format version gets a new generation
+ * made from its packages.solv without reading any RPM. An unreadable
+ * packages.solv makes every header be read again. Old generations are
+ * removed after the switch. A file that is not a valid RPM is an error that
+ * names it, and the previous index stays. -ENOENT without Packages/. stats
+ * (may be NULL) is filled on success. */
 int repoindex_update(const char *repo_dir, const char *release_id,
                      struct repoindex_stats *stats, struct error *err);
 

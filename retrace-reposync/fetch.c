@@ -77,6 +77,44 @@ static void sleep_ms(uint64_t ms)
                 ;
 }
 
+/* "No progress for timeout_s fails a try", exactly: libcurl's low-speed
+ * check averages over several seconds, so after a burst of data it lets a
+ * stalled transfer hang on for up to five seconds longer. */
+struct stall_watch {
+        uint64_t last_ms;
+        curl_off_t last_bytes;
+        unsigned timeout_s;
+        bool stalled;
+};
+
+static int on_xferinfo(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+        struct stall_watch *w = user;
+        uint64_t now = now_ms();
+        (void)dltotal;
+        (void)ultotal;
+        (void)ulnow;
+        if (w->last_ms == 0 || dlnow != w->last_bytes) {
+                w->last_ms = now;
+                w->last_bytes = dlnow;
+                return 0;
+        }
+        if (w->timeout_s > 0 && now - w->last_ms >= (uint64_t)w->timeout_s * 1000) {
+                w->stalled = true;
+                return 1;       /* CURLE_ABORTED_BY_CALLBACK */
+        }
+        return 0;
+}
+
+static void watch_stalls(CURL *e, struct stall_watch *w, unsigned timeout_s)
+{
+        *w = (struct stall_watch){ .last_ms = now_ms(), .timeout_s = timeout_s };
+        curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
+        curl_easy_setopt(e, CURLOPT_XFERINFODATA, w);
+        curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+}
+
 /* ---- fetcher -------------------------------------------------------------- */
 
 int fetcher_new(const struct fetch_options *opt, struct fetcher **out, struct error *err)
@@ -225,12 +263,17 @@ static bool http_retryable(long status)
 /* The error of a transfer that ended in rc with HTTP status (0 when not
  * HTTP); true when another try may do better. */
 static bool transfer_error(CURLcode rc, long status, const char *url, const char *errbuf,
-                           struct error *err)
+                           const struct stall_watch *w, struct error *err)
 {
         char q[URL_QUOTE_BUF];
         if (status >= 400) {
                 error_set(err, http_errno(status), "HTTP %ld for %s", status, qurl(url, q));
                 return http_retryable(status);
+        }
+        if (rc == CURLE_ABORTED_BY_CALLBACK && w->stalled) {
+                error_set(err, ETIMEDOUT, "cannot fetch %s: no data for %u seconds",
+                          qurl(url, q), w->timeout_s);
+                return true;
         }
         error_set(err, curl_errno(rc), "cannot fetch %s: %s", qurl(url, q),
                   errbuf && errbuf[0] ? errbuf : curl_easy_strerror(rc));
@@ -290,8 +333,10 @@ int fetch_to_memory(struct fetcher *f, const char *url, size_t max, char **data,
                 max--;
         for (;;) {
                 struct membuf m = { .easy = f->easy, .max = max };
+                struct stall_watch watch;
                 curl_easy_reset(f->easy);
                 setup_easy(f, f->easy, url, errbuf);
+                watch_stalls(f->easy, &watch, f->opt.timeout_s);
                 curl_easy_setopt(f->easy, CURLOPT_WRITEFUNCTION, mem_write);
                 curl_easy_setopt(f->easy, CURLOPT_WRITEDATA, &m);
                 CURLcode rc = curl_easy_perform(f->easy);
@@ -318,7 +363,7 @@ int fetch_to_memory(struct fetcher *f, const char *url, size_t max, char **data,
                         r = error_set(err, ENOMEM, "out of memory for %s", qurl(url, q));
                         retry = false;
                 } else {
-                        retry = transfer_error(rc, status, url, errbuf, err);
+                        retry = transfer_error(rc, status, url, errbuf, &watch, err);
                         r = err ? -err->code : -EIO;
                 }
                 free(m.data);
@@ -413,6 +458,7 @@ struct xfer {
         unsigned failures;
         uint64_t ready_at;
         uint64_t *bytes_done;
+        struct stall_watch watch;
         char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -661,6 +707,7 @@ static void start(struct run *run, struct xfer *x)
                 return;
         }
         setup_easy(run->f, x->easy, job->url, x->errbuf);
+        watch_stalls(x->easy, &x->watch, run->f->opt.timeout_s);
         curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, part_write);
         curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
         curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
@@ -738,7 +785,8 @@ static void transfer_done(struct run *run, struct xfer *x, CURLcode rc)
         }
         if (status >= 400 || rc != CURLE_OK) {
                 close_part(x);
-                bool retry = transfer_error(rc, status, job->url, x->errbuf, &job->err);
+                bool retry = transfer_error(rc, status, job->url, x->errbuf, &x->watch,
+                                            &job->err);
                 if (!retry && status >= 400)
                         unlink(x->part);        /* stale: the file is gone */
                 try_failed(run, x, retry);

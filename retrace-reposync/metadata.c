@@ -348,21 +348,21 @@ int metadata_load(struct fetcher *f, const char *baseurl, const char *repomd,
                               "%zu allowed", qurl(url, u), ref.size, PRIMARY_MAX);
                 goto out;
         }
-        r = fetch_to_memory(f, url, ref.size ? (size_t)ref.size : PRIMARY_MAX, &data, &len, err);
+        /* Not capped at the declared size: a file that differs from what
+         * repomd.xml says is reported as a checksum mismatch. */
+        r = fetch_to_memory(f, url, PRIMARY_MAX, &data, &len, err);
         if (r < 0)
                 goto out;
         char hex[129];
         if (!checksum_matches(&ref, data, len, hex)) {
-                char want[129];
+                char want[129], sizes[80] = "";
                 solv_bin2hex(ref.chk, ref.chklen, want);
+                if (ref.size && len != ref.size)
+                        snprintf(sizes, sizeof sizes, " (%zu bytes, repomd.xml says %llu)", len,
+                                 ref.size);
                 r = error_set(err, EBADMSG, "primary at %s: checksum mismatch: %s %s, "
-                              "repomd.xml says %s", qurl(url, u),
-                              solv_chksum_type2str(ref.chktype), hex, want);
-                goto out;
-        }
-        if (ref.size && len != ref.size) {
-                r = error_set(err, EBADMSG, "primary at %s: %zu bytes, repomd.xml says %llu",
-                              qurl(url, u), len, ref.size);
+                              "repomd.xml says %s%s", qurl(url, u),
+                              solv_chksum_type2str(ref.chktype), hex, want, sizes);
                 goto out;
         }
         r = parse_primary(pool, repo, url, ref.location, data, len, err);

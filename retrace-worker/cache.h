@@ -4,6 +4,10 @@
  *   CacheDir/packages/<nevra>.complete    written last: the tree is whole
  *   CacheDir/packages/<nevra>.lock        flock(2): one extraction at a time
  *   CacheDir/packages/<nevra>.used        its mtime is the last use (LRU)
+ *   CacheDir/packages/<nevra>.size        the tree's disk usage in bytes,
+ *                                         written at extraction for eviction
+ *   CacheDir/packages/.<nevra>.tmp.<pid>  an extraction in progress
+ *   CacheDir/packages/.<nevra>.evict.<pid> a tree being removed
  *
  * Extraction (libarchive: RPM filter + cpio, gzip/xz/zstd payloads) keeps
  * regular files, directories and symlinks only: no device nodes, FIFOs or
@@ -28,6 +32,18 @@
 
 struct pkg_cache;
 
+/* Bounds on what one package may hold; a payload past them is refused
+ * (the size bounds count declared file sizes, holes included: they bound
+ * the decompression work, while holes never take disk space). */
+#define CACHE_MAX_PACKAGE_BYTES (UINT64_C(16) << 30)   /* all files together */
+#define CACHE_MAX_FILE_BYTES    CACHE_MAX_PACKAGE_BYTES /* one file */
+#define CACHE_MAX_ENTRIES       1000000u               /* cpio members */
+#define CACHE_MAX_DEPTH         128                    /* path components */
+
+/* cache_evict() leaves alone a package used less than this long ago: a
+ * task may still be linking it into its root. The cap is therefore soft. */
+#define CACHE_EVICT_GRACE_SECONDS 600
+
 /* dir: CacheDir; max_bytes: the size cap (0: none). */
 int cache_open(const char *dir, uint64_t max_bytes, struct pkg_cache **out, struct error *err);
 void cache_close(struct pkg_cache *c);
@@ -41,6 +57,29 @@ int cache_get(struct pkg_cache *c, const char *nevra, const char *rpm_path, char
 /* Evicts least recently used packages until the cache is under its cap.
  * Returns the bytes freed. */
 int64_t cache_evict(struct pkg_cache *c, struct error *err);
+
+/* What one extraction made. */
+struct cache_extract_stats {
+        uint64_t disk_bytes;    /* st_blocks * 512 of what was created */
+        uint64_t file_bytes;    /* declared sizes of the regular files */
+        unsigned files, dirs, symlinks;
+        unsigned hardlinks;     /* regular members linked to an earlier one */
+        unsigned rewritten;     /* symlink targets made relative or clamped */
+        unsigned skipped;       /* device nodes, FIFOs, sockets, empty links */
+};
+
+/* The extractor cache_get() uses, on its own: rpm_path's payload into dest,
+ * which must not exist yet (it is created, mode 0755). Nothing is written
+ * outside dest. Symlink targets: an absolute one is made relative to the
+ * link's directory; a relative one is kept as it is when it only climbs
+ * (leading ".." components) and no higher than dest, otherwise it is
+ * resolved by name, with ".." at dest's top staying there as at "/" in a
+ * chroot, and written back relative (a link at usr/lib/debug/x to
+ * ../../../../../../etc/shadow becomes ../../../etc/shadow). Modes: files
+ * 0644 plus their execute bits, directories 0755. On failure dest may hold
+ * part of the payload; the caller removes it. stats may be NULL. */
+int cache_extract(const char *rpm_path, const char *dest, struct cache_extract_stats *stats,
+                  struct error *err);
 
 /* Links every file of tree into root (creating directories, re-creating
  * symlinks), without copying contents. root and the cache must share a

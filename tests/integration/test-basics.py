@@ -45,9 +45,8 @@ def abrt_parse_settings(body):
 def main():
     srv = Server("basics", settings={"limits": {"MaxPackedSize": "33", "MaxUnpackedSize": "777",
                                                 "MaxParallelTasks": "4"}})
-    os.makedirs(os.path.join(srv.repo, "fedora-40-x86_64"))
-    open(os.path.join(srv.repo, "fedora-40-x86_64", "index.solv"), "wb").close()
-    os.makedirs(os.path.join(srv.repo, "fedora-39-x86_64"))      # no index: not supported
+    srv.add_release("fedora-40-x86_64", [])                       # empty, but indexed
+    os.makedirs(os.path.join(srv.repo, "fedora-39-x86_64", "Packages"))  # no index: not supported
     os.makedirs(os.path.join(srv.repo, "not a release"))
 
     r = srv.get("/settings")

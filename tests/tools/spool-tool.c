@@ -6,14 +6,16 @@
  *   spool-tool put SPOOL ID FILE        publish stdin as tasks/ID/FILE
  *   spool-tool claim SPOOL ID           move queue/ID to running/ID
  *   spool-tool release SPOOL ID         remove running/ID
- *   spool-tool index REPO RELEASE       index REPO/RELEASE/Packages (what
- *                                       retrace-reposync's import does)
+ *   spool-tool index REPO RELEASE       bring the index of REPO/RELEASE/Packages
+ *                                       up to date under the release's lock
+ *                                       (what retrace-reposync's import does)
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "repoindex.h"
 #include "spool.h"
@@ -33,10 +35,14 @@ int main(int argc, char **argv)
         int r;
 
         if (argc == 4 && strcmp(argv[1], "index") == 0) {
-                if (repoindex_build(argv[2], argv[3], &err) < 0) {
+                int lock = repoindex_lock(argv[2], argv[3], true, &err);
+                if (lock < 0 || repoindex_update(argv[2], argv[3], NULL, &err) < 0) {
                         fprintf(stderr, "spool-tool: %s\n", err.msg);
+                        if (lock >= 0)
+                                close(lock);
                         return 1;
                 }
+                close(lock);
                 return 0;
         }
         if (argc < 4 || !task_id_parse(argv[3], strlen(argv[3]), &id))

@@ -138,6 +138,9 @@ static const struct {
         { "[limits]\nthis is not ini\n", ":2: not an INI line" },
         { "[paths]\nSpoolDir = relative\n", ":2: SpoolDir must be an absolute path" },
         { "[nosuch]\nKey = 1\n", ":2: unknown key 'Key' in section [nosuch]" },
+        /* An indented line continues a value (inih's multi-line values). */
+        { "[limits]\nMaxPackedSize = 7\n  8\n", ":3: MaxPackedSize takes one value" },
+        { "[limits]\nMaxPackedSize = 7\n[paths\n", ":3: '[' without its closing ']'" },
 };
 
 static void test_files(void **state)
