@@ -73,14 +73,17 @@
  *                    /usr/share/locale, /usr/share/licenses, /usr/include and
  *                    /usr/src/debug, which no lookup needs.
  *
- * Damage: repoindex_open() checks the header, every section against the file
- * size, every string offset and companion range of every package and every
- * companion index (all linear in the number of packages, not of files), and
- * refuses the file with -EBADMSG. The key sections are too large to check at
- * each open: their package indexes are checked when used, and a damaged key
- * can only give a wrong or a missing answer, never a read outside the file.
- * A published lookup.tbl is never modified in place (each update writes a
- * new generation), so a mapping stays valid while it is in use.
+ * Damage: repoindex_open() checks the header (magic, version, byte order,
+ * the file size it records) and every section's offset and count against
+ * the file size, and that the string section starts and ends with a NUL;
+ * anything wrong there is -EBADMSG. That is all it reads, so opening costs
+ * the same for any release. Entries are checked when used: a string offset
+ * outside the string section reads as "", a package index outside the
+ * package table (in a key or a companion) is skipped, a companion range
+ * outside its section gives none, unknown flag bits are ignored. So a
+ * damaged entry gives a wrong or missing answer, never a read outside the
+ * file. A published lookup.tbl is never modified in place (each update
+ * writes a new generation), so a mapping stays valid while it is in use.
  *
  * An opened index is read-only: after repoindex_open() returns nothing in it
  * changes, so one index may serve several threads.
@@ -112,6 +115,7 @@
 #include <solv/repo_write.h>
 #include <solv/repodata.h>
 #include <solv/solvable.h>
+#include <solv/strpool.h>
 
 #include "release.h"
 #include "repoindex.h"
@@ -497,31 +501,32 @@ static int tbl_parse(struct repoindex *idx, const unsigned char *map, size_t siz
                 idx->keys[i] = (const struct tbl_key *)(map + h.sections[i].offset);
                 idx->nkeys[i] = h.sections[i].count;
         }
+        return 0;
+}
 
-        for (uint64_t i = 0; i < idx->ncompanions; i++)
-                if (idx->companions[i] >= idx->npkgs) {
-                        snprintf(why, why_len, "companion %" PRIu64 " names package %"
-                                 PRIu32 " of %" PRIu32, i, idx->companions[i],
-                                 idx->npkgs);
-                        return -EBADMSG;
-                }
+/* Every entry of a table tbl_parse() accepted: what readers check on use,
+ * all at once. For the writer, which repairs a damaged table. */
+static bool tbl_entries_sound(const struct repoindex *idx)
+{
         for (uint32_t i = 0; i < idx->npkgs; i++) {
                 const struct tbl_package *p = &idx->pkgs[i];
-                const uint32_t strs[] = { p->name, p->epoch, p->version, p->release,
-                                          p->arch, p->location, p->sourcerpm };
-                for (size_t j = 0; j < sizeof strs / sizeof strs[0]; j++)
-                        if (strs[j] >= idx->nstrings) {
-                                snprintf(why, why_len, "package %" PRIu32 " has a string "
-                                         "outside the string section", i);
-                                return -EBADMSG;
-                        }
-                if ((p->flags & ~TBL_FLAG_DEBUGINFO) ||
-                    (uint64_t)p->companions + p->ncompanions > idx->ncompanions) {
-                        snprintf(why, why_len, "package %" PRIu32 " is malformed", i);
-                        return -EBADMSG;
-                }
+                if (p->name >= idx->nstrings || p->epoch >= idx->nstrings ||
+                    p->version >= idx->nstrings || p->release >= idx->nstrings ||
+                    p->arch >= idx->nstrings || p->location >= idx->nstrings ||
+                    p->sourcerpm >= idx->nstrings || (p->flags & ~TBL_FLAG_DEBUGINFO) ||
+                    (uint64_t)p->companions + p->ncompanions > idx->ncompanions)
+                        return false;
         }
-        return 0;
+        for (uint64_t i = 0; i < idx->ncompanions; i++)
+                if (idx->companions[i] >= idx->npkgs)
+                        return false;
+        for (int sec = SEC_NEVRA; sec < SEC_COUNT; sec++) {
+                const struct tbl_key *k = idx->keys[sec];
+                for (uint64_t i = 0; i < idx->nkeys[sec]; i++)
+                        if (k[i].pkg >= idx->npkgs || (i && k[i].hash < k[i - 1].hash))
+                                return false;
+        }
+        return true;
 }
 
 /* Maps and checks dir_fd/lookup.tbl. -ENOENT (errno) when it is missing. */
@@ -808,9 +813,19 @@ size_t repoindex_debug_companions(const struct repoindex *idx, repo_pkg debuginf
         if (!idx || debuginfo >= idx->npkgs)
                 return 0;
         const struct tbl_package *p = &idx->pkgs[debuginfo];
-        for (uint32_t i = 0; out && i < p->ncompanions && i < max; i++)
-                out[i] = idx->companions[p->companions + i];
-        return p->ncompanions;
+        uint64_t start = p->companions, n = p->ncompanions;
+        if (start > idx->ncompanions || n > idx->ncompanions - start)
+                return 0;
+        size_t found = 0;
+        for (uint64_t i = 0; i < n; i++) {
+                uint32_t c = idx->companions[start + i];
+                if (c >= idx->npkgs)
+                        continue;
+                if (out && found < max)
+                        out[found] = c;
+                found++;
+        }
+        return found;
 }
 
 /* ---- writing: the package files ------------------------------------------ */
@@ -915,6 +930,37 @@ static int scan_packages(const char *pkg_dir, struct file_list *out,
         return 0;
 }
 
+static uint32_t be32(const unsigned char *p)
+{
+        return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* NULL when the file is long enough for the headers its lead and signature
+ * announce (or is no RPM at all, which repo_add_rpm() says better); else
+ * why not. libsolv 0.7.23 leaks the header buffer when the main header is
+ * cut short, so such files never reach it. */
+static const char *rpm_cut_short(const char *path, uint64_t size)
+{
+        unsigned char lead[96 + 16], head[16];
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return NULL;
+        const char *why = NULL;
+        if (pread(fd, lead, sizeof lead, 0) == (ssize_t)sizeof lead &&
+            be32(lead) == 0xedabeedb && be32(lead + 96) == 0x8eade801) {
+                uint64_t sigcnt = be32(lead + 96 + 8), sigdsize = be32(lead + 96 + 12);
+                uint64_t start = sizeof lead + sigcnt * 16 + sigdsize + (8 - sigdsize % 8) % 8;
+                if (start + sizeof head > size ||
+                    pread(fd, head, sizeof head, (off_t)start) != (ssize_t)sizeof head)
+                        why = "cut short in its signature";
+                else if (be32(head) == 0x8eade801 &&
+                         start + sizeof head + (uint64_t)be32(head + 8) * 16 + be32(head + 12) > size)
+                        why = "cut short in its header";
+        }
+        close(fd);
+        return why;
+}
+
 /* ---- writing: the tables ---------------------------------------------------- */
 
 struct keyvec {
@@ -923,11 +969,10 @@ struct keyvec {
 };
 
 struct tables {
-        Pool *pool;
         char *strings;
         size_t nstrings, astrings;
-        uint32_t *str_off;              /* pool string Id -> offset + 1; 0: none yet */
-        size_t nstr_off;
+        uint32_t *slots;                /* hash set of string offsets + 1; 0: free */
+        size_t nslots, nused;
         struct tbl_package *pkgs;
         size_t npkgs;
         uint32_t *companions;
@@ -938,7 +983,7 @@ struct tables {
 static void tables_free(struct tables *t)
 {
         free(t->strings);
-        free(t->str_off);
+        free(t->slots);
         free(t->pkgs);
         free(t->companions);
         for (int i = 0; i < SEC_COUNT; i++)
@@ -964,37 +1009,57 @@ static int grow(void **v, size_t *alloc, size_t need, size_t size)
         return 0;
 }
 
-/* The offset of s[0..len) in the string section, stored once. */
+static void slot_put(uint32_t *slots, size_t nslots, uint64_t hash, uint32_t value)
+{
+        size_t i = (size_t)hash & (nslots - 1);
+        while (slots[i])
+                i = (i + 1) & (nslots - 1);
+        slots[i] = value;
+}
+
+/* The offset of s[0..len) in the string section, stored once. s must not
+ * point into the section itself. (Not libsolv's string pool: adding to it
+ * may move the strings that pointers from it refer to.) */
 static int intern(struct tables *t, const char *s, size_t len, uint32_t *off)
 {
         if (len == 0) {
                 *off = 0;
                 return 0;
         }
-        Id id = pool_strn2id(t->pool, s, (unsigned int)len, 1);
-        if ((size_t)id >= t->nstr_off) {
-                size_t n = t->nstr_off ? t->nstr_off : 1024;
-                while (n <= (size_t)id)
-                        n *= 2;
-                uint32_t *p = realloc(t->str_off, n * sizeof *p);
-                if (!p)
-                        return -ENOMEM;
-                memset(p + t->nstr_off, 0, (n - t->nstr_off) * sizeof *p);
-                t->str_off = p;
-                t->nstr_off = n;
-        }
-        if (t->str_off[id]) {
-                *off = t->str_off[id] - 1;
-                return 0;
+        uint64_t hash = key_hash(s, len);
+        if (t->nslots) {
+                for (size_t i = (size_t)hash & (t->nslots - 1); t->slots[i];
+                     i = (i + 1) & (t->nslots - 1)) {
+                        const char *have = t->strings + t->slots[i] - 1;
+                        if (memcmp(have, s, len) == 0 && have[len] == '\0') {
+                                *off = t->slots[i] - 1;
+                                return 0;
+                        }
+                }
         }
         if (t->nstrings + len + 1 >= UINT32_MAX)
                 return -E2BIG;
+        if ((t->nused + 1) * 2 > t->nslots) {
+                size_t n = t->nslots ? t->nslots * 2 : 4096;
+                uint32_t *slots = calloc(n, sizeof *slots);
+                if (!slots)
+                        return -ENOMEM;
+                for (size_t i = 0; i < t->nslots; i++)
+                        if (t->slots[i]) {
+                                const char *str = t->strings + t->slots[i] - 1;
+                                slot_put(slots, n, key_hash(str, strlen(str)), t->slots[i]);
+                        }
+                free(t->slots);
+                t->slots = slots;
+                t->nslots = n;
+        }
         if (grow((void **)&t->strings, &t->astrings, t->nstrings + len + 1, 1) < 0)
                 return -ENOMEM;
         memcpy(t->strings + t->nstrings, s, len);
         t->strings[t->nstrings + len] = '\0';
         *off = (uint32_t)t->nstrings;
-        t->str_off[id] = *off + 1;
+        slot_put(t->slots, t->nslots, hash, *off + 1);
+        t->nused++;
         t->nstrings += len + 1;
         return 0;
 }
@@ -1087,21 +1152,121 @@ static bool path_indexed(const char *path)
         return true;
 }
 
-/* File and provides keys of the package at index pkg. */
-static int add_package_keys(struct tables *t, Repo *repo, Id p, uint32_t pkg,
-                            Id buildid_dep)
+/* The directory names of one repodata, each made once. libsolv's
+ * repodata_dir2str() finds a directory's parent by walking back through its
+ * block of siblings, for every file: quadratic over a release's millions of
+ * files, where /usr/share or /usr/src/debug have thousands of children. The
+ * dirpool is a list of blocks, each a header -parent followed by the
+ * component names of that parent's children, so one pass gives every
+ * parent. */
+struct dir_names {
+        Repodata *data;
+        Id *parent;             /* -1: a block header, not a directory */
+        char **name;            /* made on first use */
+        int n;
+};
+
+struct dir_cache {
+        struct dir_names *v;
+        int n;
+};
+
+static void dir_cache_free(struct dir_cache *c)
 {
-        Pool *pool = t->pool;
+        for (int i = 0; i < c->n; i++) {
+                for (int j = 0; c->v[i].name && j < c->v[i].n; j++)
+                        free(c->v[i].name[j]);
+                free(c->v[i].name);
+                free(c->v[i].parent);
+        }
+        free(c->v);
+        memset(c, 0, sizeof *c);
+}
+
+static struct dir_names *dir_names_of(struct dir_cache *c, Repodata *data)
+{
+        for (int i = 0; i < c->n; i++)
+                if (c->v[i].data == data)
+                        return &c->v[i];
+        struct dir_names *v = realloc(c->v, (size_t)(c->n + 1) * sizeof *v);
+        if (!v)
+                return NULL;
+        c->v = v;
+        struct dir_names *dn = &v[c->n];
+        const Dirpool *dp = &data->dirpool;
+        int n = dp->ndirs > 0 ? dp->ndirs : 0;
+        dn->data = data;
+        dn->n = n;
+        dn->parent = malloc((size_t)(n ? n : 1) * sizeof *dn->parent);
+        dn->name = calloc((size_t)(n ? n : 1), sizeof *dn->name);
+        if (!dn->parent || !dn->name) {
+                free(dn->parent);
+                free(dn->name);
+                return NULL;
+        }
+        Id cur = 0;
+        for (int i = 0; i < n; i++) {
+                if (dp->dirs[i] <= 0) {
+                        cur = -dp->dirs[i];
+                        dn->parent[i] = -1;
+                } else {
+                        dn->parent[i] = cur;
+                }
+        }
+        c->n++;
+        return dn;
+}
+
+/* "/usr/lib64" for a directory id ("" for the root), NULL when unknown. */
+static const char *dir_name(struct dir_names *dn, Id did)
+{
+        if (did <= 0 || did >= dn->n || dn->parent[did] < 0 || dn->parent[did] >= did)
+                return NULL;
+        if (dn->name[did])
+                return dn->name[did];
+        Id parent = dn->parent[did];
+        const char *up = parent ? dir_name(dn, parent) : "";
+        if (!up)
+                return NULL;
+        Repodata *data = dn->data;
+        const char *comp = stringpool_id2str(data->localpool ? &data->spool
+                                                             : &data->repo->pool->ss,
+                                             data->dirpool.dirs[did]);
+        size_t ulen = strlen(up), clen = strlen(comp);
+        char *name = malloc(ulen + 1 + clen + 1);
+        if (!name)
+                return NULL;
+        memcpy(name, up, ulen);
+        size_t o = ulen;
+        if (parent)
+                name[o++] = '/';
+        memcpy(name + o, comp, clen + 1);
+        dn->name[did] = name;
+        return name;
+}
+
+/* File and provides keys of the package at index pkg. */
+static int add_package_keys(struct tables *t, struct dir_cache *dirs, Repo *repo, Id p,
+                            uint32_t pkg, Id buildid_dep)
+{
+        Pool *pool = repo->pool;
         Solvable *s = pool->solvables + p;
-        char hex[BUILD_ID_HEX_MAX + 1];
+        char hex[BUILD_ID_HEX_MAX + 1], path[2 * PATH_MAX];
         int r = 0;
 
         Dataiterator di;
-        dataiterator_init(&di, pool, repo, p, SOLVABLE_FILELIST, 0,
-                          SEARCH_FILES | SEARCH_COMPLETE_FILELIST);
+        dataiterator_init(&di, pool, repo, p, SOLVABLE_FILELIST, 0, 0);
         while (r == 0 && dataiterator_step(&di)) {
-                const char *path = di.kv.str;
-                if (!path || path[0] != '/' || !path_indexed(path))
+                struct dir_names *dn = dir_names_of(dirs, di.data);
+                if (!dn) {
+                        r = -ENOMEM;
+                        break;
+                }
+                const char *dir = dir_name(dn, di.kv.id);
+                if (!dir || !di.kv.str ||
+                    (size_t)snprintf(path, sizeof path, "%s/%s", dir, di.kv.str) >= sizeof path)
+                        continue;
+                if (path[0] != '/' || !path_indexed(path))
                         continue;
                 size_t n;
                 r = key_add(t, SEC_PATHS, path, strlen(path), pkg);
@@ -1265,10 +1430,10 @@ static int split_evr(struct tables *t, const char *evr, struct tbl_package *tp)
  * whatprovides made). */
 static int tables_build(struct tables *t, Pool *pool, Repo *repo, struct error *err)
 {
-        t->pool = pool;
         struct solv_pkg *pkgs = NULL;
         int32_t *index_of = NULL;
         struct name_entry *names = NULL;
+        struct dir_cache dirs = { 0 };
         Queue comp;
         queue_init(&comp);
         size_t n = 0;
@@ -1315,8 +1480,7 @@ static int tables_build(struct tables *t, Pool *pool, Repo *repo, struct error *
         }
         t->npkgs = n;
 
-        /* Companions first: they read whatprovides, which interning new
-         * strings below would have to grow. */
+        /* Nothing below adds to the pool: that could move its strings. */
         for (size_t i = 0; i < n; i++) {
                 s = pool->solvables + pkgs[i].p;
                 struct tbl_package *tp = &t->pkgs[i];
@@ -1361,7 +1525,8 @@ static int tables_build(struct tables *t, Pool *pool, Repo *repo, struct error *
                 if (r == 0)
                         r = key_add(t, SEC_NEVRA, name, strlen(name), (uint32_t)i);
                 if (r == 0)
-                        r = add_package_keys(t, repo, pkgs[i].p, (uint32_t)i, buildid_dep);
+                        r = add_package_keys(t, &dirs, repo, pkgs[i].p, (uint32_t)i,
+                                             buildid_dep);
         }
         for (int i = SEC_NEVRA; i < SEC_COUNT; i++)
                 keys_sort_unique(&t->keys[i]);
@@ -1373,6 +1538,7 @@ out:
         free(names);
         free(index_of);
         queue_free(&comp);
+        dir_cache_free(&dirs);
         if (r < 0)
                 return error_set(err, -r, "cannot build the lookup tables: %s",
                                  r == -E2BIG ? "more than 4 GiB of strings"
@@ -1662,7 +1828,8 @@ static bool load_previous(int rel_fd, const char *release_id, Pool **pool, Repo 
         return false;
 }
 
-/* True when the current generation has a lookup table this version reads. */
+/* True when the current generation has a sound lookup table of this
+ * format version. */
 static bool have_tables(int rel_fd, const char *rel_dir)
 {
         int fd = openat(rel_fd, REPOINDEX_LINK, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1672,8 +1839,10 @@ static bool have_tables(int rel_fd, const char *rel_dir)
         memset(&idx, 0, sizeof idx);
         bool ok = tbl_map(fd, rel_dir, &idx, NULL) == 0;
         close(fd);
-        if (ok)
+        if (ok) {
+                ok = tbl_entries_sound(&idx);
                 munmap((void *)idx.map, idx.size);
+        }
         return ok;
 }
 
@@ -1741,8 +1910,11 @@ int repoindex_update(const char *repo_dir, const char *release_id,
 
         Id key_size = pool_str2id(pool, REPOINDEX_SOLV_KEY_SIZE, 1);
         Id key_mtime = pool_str2id(pool, REPOINDEX_SOLV_KEY_MTIME, 1);
-        repo_add_repodata(repo, 0);
-        /* Full file lists (no RPM_ADD_FILTERED_FILELIST): build-id links and
+        /* New headers go into the repodata loaded from packages.solv (or a
+         * new one): one repodata with one directory pool. With two,
+         * repo_write() merges their directory pools at a cost quadratic in
+         * the number of children of a directory (minutes for a release).
+         * Full file lists (no RPM_ADD_FILTERED_FILELIST): build-id links and
          * library paths are looked up. */
         const int flags = REPO_REUSE_REPODATA | REPO_NO_INTERNALIZE |
                           REPO_NO_LOCATION | RPM_ADD_NO_RPMLIBREQS;
@@ -1773,6 +1945,11 @@ int repoindex_update(const char *repo_dir, const char *release_id,
                         }
                         /* replaced: read it again */
                         repo_free_solvable(repo, old[i++].p, 0);
+                }
+                const char *cut = rpm_cut_short(path, files.v[j].size);
+                if (cut) {
+                        r = error_set(err, EINVAL, "cannot index package '%s': %s", path, cut);
+                        goto out;
                 }
                 Id np = repo_add_rpm(repo, path, flags);
                 if (!np) {

@@ -93,8 +93,10 @@ enum build_id_kind {
 };
 
 /* Maps RepoDir/<release_id>/index. -ENOENT when the release is not
- * supported, -EINVAL for a malformed id, -EBADMSG for a damaged index.
- * Takes well under a millisecond whatever the release's size. */
+ * supported, -EINVAL for a malformed id, -EBADMSG for a damaged index
+ * (header or section bounds; a damaged entry is found when used and reads
+ * as empty, see repoindex.c). Takes well under a millisecond whatever the
+ * release's size. */
 int repoindex_open(const char *repo_dir, const char *release_id,
                    struct repoindex **out, struct error *err);
 void repoindex_free(struct repoindex *idx);
@@ -131,9 +133,13 @@ size_t repoindex_find_path(const struct repoindex *idx, const char *path,
                            repo_pkg *out, size_t max);
 
 /* What a debuginfo package needs besides itself: its -debugsource package
- * and the packages holding the dwz files (/usr/lib/debug/.dwz/...) it
- * refers to, as its Requires and Recommends name them, at matching
- * versions. Returns how many. */
+ * (named after the source package, same EVR and arch) and the packages
+ * holding the dwz files (/usr/lib/debug/.dwz/...) it refers to, as its
+ * Requires and Recommends name them: each -debuginfo or -debugsource
+ * package providing one, one per name, preferring the debuginfo's own EVR,
+ * then its arch, then the highest EVR. Worked out at update time; one level
+ * (the companions' own needs are not added). Returns how many; 0 for a
+ * package that is no -debuginfo package. */
 size_t repoindex_debug_companions(const struct repoindex *idx, repo_pkg debuginfo,
                                   repo_pkg *out, size_t max);
 
@@ -152,7 +158,8 @@ struct repoindex_stats {
  * nothing is written, except that a release without an index gets one
  * (also with an empty Packages/) and a current generation whose lookup.tbl
  * is missing, damaged or of another format version gets a new generation
- * made from its packages.solv without reading any RPM. An unreadable
+ * made from its packages.solv without reading any RPM (every entry
+ * of the table is checked here, unlike at open). An unreadable
  * packages.solv makes every header be read again. Old generations are
  * removed after the switch. A file that is not a valid RPM is an error that
  * names it, and the previous index stays. -ENOENT without Packages/. stats

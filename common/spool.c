@@ -290,6 +290,22 @@ int spool_task_claim(const char *spool_dir, task_id id, struct error *err)
         return 0;
 }
 
+int spool_dir_path(const char *spool_dir, const char *sub, char *path, size_t path_len)
+{
+        return path_join(path, path_len, spool_dir, sub);
+}
+
+int spool_task_requeue(const char *spool_dir, task_id id, struct error *err)
+{
+        char from[PATH_MAX], to[PATH_MAX];
+        if (marker_path(spool_dir, SPOOL_RUNNING_DIR, id, from, sizeof from) < 0 ||
+            marker_path(spool_dir, SPOOL_QUEUE_DIR, id, to, sizeof to) < 0)
+                return error_set(err, ENAMETOOLONG, "spool path too long: '%s'", spool_dir);
+        if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0)
+                return error_set_errno(err, errno, "cannot queue task %u again", id);
+        return 0;
+}
+
 int spool_task_release(const char *spool_dir, task_id id, struct error *err)
 {
         char path[PATH_MAX];

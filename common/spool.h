@@ -118,6 +118,9 @@ int spool_init(const char *spool_dir, uid_t owner, gid_t group, struct error *er
 int spool_task_create(const char *spool_dir, task_id *id,
                       char *path, size_t path_len, struct error *err);
 
+/* path = SpoolDir/<sub> (SPOOL_QUEUE_DIR, ...). */
+int spool_dir_path(const char *spool_dir, const char *sub, char *path, size_t path_len);
+
 /* path = SpoolDir/tasks/<id>[/file]; file may be NULL. */
 int spool_task_path(const char *spool_dir, task_id id, const char *file,
                     char *path, size_t path_len);
@@ -127,6 +130,10 @@ int spool_task_queue(const char *spool_dir, task_id id, struct error *err);
 
 /* Moves queue/<id> to running/<id>. -ENOENT: another worker was first. */
 int spool_task_claim(const char *spool_dir, task_id id, struct error *err);
+
+/* Moves running/<id> back to queue/<id>: a claim given up (its worker was
+ * interrupted). */
+int spool_task_requeue(const char *spool_dir, task_id id, struct error *err);
 
 /* Removes running/<id> once the task has its final status. */
 int spool_task_release(const char *spool_dir, task_id id, struct error *err);

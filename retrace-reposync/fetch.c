@@ -6,6 +6,8 @@
  * reason that may pass (connection error, timeout, HTTP 5xx/408/429, a
  * body cut short, a checksum or size mismatch) is tried again after
  * backoff_ms, doubling each time; HTTP 4xx and local errors are final.
+ * A try fails after timeout_s without a byte (our own progress watch,
+ * besides libcurl's low-speed limit, which averages over seconds).
  *
  * Resume: an existing DEST.part is continued with a Range request. A
  * server that ignores Range answers 200 with the whole file: the .part is
@@ -37,6 +39,15 @@
 #include <openssl/evp.h>
 
 #include "fetch.h"
+
+/* Paths are quoted longer than QUOTE_MAX: their last component matters. */
+#define PATH_QUOTE_MAX 300
+#define PATH_QUOTE_BUF QUOTE_SIZE(PATH_QUOTE_MAX)
+
+static const char *qpath(const char *path, char buf[PATH_QUOTE_BUF])
+{
+        return error_quote_n(path, SIZE_MAX, PATH_QUOTE_MAX, buf);
+}
 
 #define URL_QUOTE_MAX 400
 #define URL_QUOTE_BUF QUOTE_SIZE(URL_QUOTE_MAX)
@@ -395,7 +406,7 @@ static const EVP_MD *digest_by_name(const char *type)
 
 int file_checksum(const char *path, const char *type, char out[129], struct error *err)
 {
-        char q[QUOTE_BUF];
+        char q[PATH_QUOTE_BUF];
         const EVP_MD *md = digest_by_name(type);
         out[0] = '\0';
         if (!md)
@@ -403,7 +414,7 @@ int file_checksum(const char *path, const char *type, char out[129], struct erro
                                  error_quote(type, q));
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
-                return error_set_errno(err, errno, "cannot open '%s'", error_quote(path, q));
+                return error_set_errno(err, errno, "cannot open '%s'", qpath(path, q));
         EVP_MD_CTX *ctx = EVP_MD_CTX_new();
         if (!ctx || !EVP_DigestInit_ex(ctx, md, NULL)) {
                 EVP_MD_CTX_free(ctx);
@@ -417,7 +428,7 @@ int file_checksum(const char *path, const char *type, char out[129], struct erro
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0) {
-                        r = error_set_errno(err, errno, "cannot read '%s'", error_quote(path, q));
+                        r = error_set_errno(err, errno, "cannot read '%s'", qpath(path, q));
                         break;
                 }
                 if (n == 0)
@@ -519,16 +530,11 @@ static size_t part_write(char *p, size_t size, size_t n, void *user)
 
 static int fsync_dir_of(const char *path)
 {
-        char *dir = strdup(path);
+        const char *slash = strrchr(path, '/');
+        char *dir = !slash ? strdup(".") : slash == path ? strdup("/")
+                                         : strndup(path, (size_t)(slash - path));
         if (!dir)
                 return -ENOMEM;
-        char *slash = strrchr(dir, '/');
-        if (slash == dir)
-                slash[1] = '\0';
-        else if (slash)
-                *slash = '\0';
-        else
-                strcpy(dir, ".");
         int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         free(dir);
         if (fd < 0)
@@ -551,13 +557,13 @@ static void close_part(struct xfer *x)
 static int finish_part(struct xfer *x, struct error *err)
 {
         struct fetch_job *job = x->job;
-        char q[QUOTE_BUF], u[URL_QUOTE_BUF];
+        char q[PATH_QUOTE_BUF], u[URL_QUOTE_BUF];
         struct stat st;
 
         if (fsync(x->fd) < 0 || fstat(x->fd, &st) < 0) {
                 int e = errno;
                 close_part(x);
-                return error_set_errno(err, e, "cannot write '%s'", error_quote(x->part, q));
+                return error_set_errno(err, e, "cannot write '%s'", qpath(x->part, q));
         }
         close_part(x);
         uint64_t got = (uint64_t)st.st_size;
@@ -583,21 +589,21 @@ static int finish_part(struct xfer *x, struct error *err)
                         return r;
                 }
                 if (strcasecmp(hex, job->checksum) != 0) {
-                        char want[QUOTE_BUF];
+                        char want[QUOTE_SIZE(128)];
                         error_set(err, EBADMSG, "%s: checksum mismatch: %s %s, expected %s",
                                   qurl(job->url, u), job->checksum_type, hex,
-                                  error_quote(job->checksum, want));
+                                  error_quote_n(job->checksum, SIZE_MAX, 128, want));
                         unlink(x->part);
                         return 1;
                 }
         }
         if (rename(x->part, job->dest) < 0)
                 return error_set_errno(err, errno, "cannot rename '%s' to its final name",
-                                       error_quote(x->part, q));
+                                       qpath(x->part, q));
         int r = fsync_dir_of(job->dest);
         if (r < 0)
                 return error_set_errno(err, -r, "cannot sync the directory of '%s'",
-                                       error_quote(job->dest, q));
+                                       qpath(job->dest, q));
         return 0;
 }
 
@@ -656,7 +662,7 @@ static void complete_part(struct run *run, struct xfer *x)
 static void start(struct run *run, struct xfer *x)
 {
         struct fetch_job *job = x->job;
-        char q[QUOTE_BUF];
+        char q[PATH_QUOTE_BUF];
         struct stat st;
 
         job->tries++;
@@ -678,7 +684,7 @@ static void start(struct run *run, struct xfer *x)
                 int e = errno;
                 close_part(x);
                 job_finished(run, x, error_set_errno(&job->err, e, "cannot open '%s'",
-                                                     error_quote(x->part, q)));
+                                                     qpath(x->part, q)));
                 return;
         }
         x->resume_from = (uint64_t)st.st_size;
@@ -688,7 +694,7 @@ static void start(struct run *run, struct xfer *x)
                         int e = errno;
                         close_part(x);
                         job_finished(run, x, error_set_errno(&job->err, e, "cannot truncate '%s'",
-                                                             error_quote(x->part, q)));
+                                                             qpath(x->part, q)));
                         return;
                 }
                 x->resume_from = 0;
@@ -727,7 +733,7 @@ static void start(struct run *run, struct xfer *x)
 static void transfer_done(struct run *run, struct xfer *x, CURLcode rc)
 {
         struct fetch_job *job = x->job;
-        char q[QUOTE_BUF];
+        char q[PATH_QUOTE_BUF];
         long status = 0;
         bool http = is_http(x->easy);
 
@@ -741,7 +747,7 @@ static void transfer_done(struct run *run, struct xfer *x, CURLcode rc)
         if (x->write_errno) {
                 close_part(x);
                 job_finished(run, x, error_set_errno(&job->err, x->write_errno, "cannot write '%s'",
-                                                     error_quote(x->part, q)));
+                                                     qpath(x->part, q)));
                 return;
         }
         if (status == 416 && x->resume_from > 0) {
@@ -766,7 +772,7 @@ static void transfer_done(struct run *run, struct xfer *x, CURLcode rc)
                         job_finished(run, x, error_set(&job->err, ENOMEM, "out of memory"));
                 return;
         }
-        if (rc == CURLE_RANGE_ERROR && x->resume_from > 0 && !x->no_range) {
+        if (rc == CURLE_RANGE_ERROR && x->resume_from > 0 && !x->no_range && status < 400) {
                 /* libcurl refused a 200 to our Range request: start over. */
                 close_part(x);
                 x->no_range = true;

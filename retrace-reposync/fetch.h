@@ -22,13 +22,15 @@ struct fetcher;
 int fetcher_new(const struct fetch_options *opt, struct fetcher **out, struct error *err);
 void fetcher_free(struct fetcher *f);
 
-/* Fetches a small file (metadata) into memory, at most max bytes.
- * Errors name the URL and say what went wrong (HTTP 404, connection
- * refused, ...). */
+/* Fetches a small file (metadata) into memory, at most max bytes; *data
+ * is NUL-terminated (the NUL not counted in *len). Transient failures are
+ * tried again as in fetch_run(). Errors name the URL and say what went
+ * wrong (HTTP 404, connection refused, ...). */
 int fetch_to_memory(struct fetcher *f, const char *url, size_t max, char **data,
                     size_t *len, struct error *err);
 
-/* One file to download into dest (an absolute path). */
+/* One file to download into dest (an absolute path in an existing
+ * directory; no two jobs of a run may share a dest). */
 struct fetch_job {
         const char *url;
         const char *dest;

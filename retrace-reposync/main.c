@@ -3,7 +3,7 @@
  * retrace-worker and mod_retrace read (common/repoindex.h).
  *
  * For each release (RepoDir/<release-id>/), under that release's lock:
- *   for each enabled repository feeding it (RepoConfDir/*.repo):
+ *   for each enabled repository feeding it (the .repo files of RepoConfDir):
  *     fetch repomd.xml; unchanged since the last complete sync: done;
  *     fetch and check primary; download the packages not yet present into
  *     .reposync/incoming/ (checksum verified by the fetcher), check the
@@ -40,6 +40,7 @@
 
 #include "conf.h"
 #include "fetch.h"
+#include "fsutil.h"
 #include "metadata.h"
 #include "release.h"
 #include "repoconf.h"
@@ -187,24 +188,6 @@ static void show_progress(void *user, uint64_t bytes, size_t done, size_t failed
 
 /* --- files ---------------------------------------------------------------- */
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-        char buf[PATH_MAX];
-        if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-                return -ENAMETOOLONG;
-        for (char *p = buf + 1; *p; p++) {
-                if (*p != '/')
-                        continue;
-                *p = '\0';
-                if (mkdir(buf, mode) < 0 && errno != EEXIST)
-                        return -errno;
-                *p = '/';
-        }
-        if (mkdir(buf, mode) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
-}
-
 static char *path_join3(const char *a, const char *b, const char *c)
 {
         char *out;
@@ -218,8 +201,8 @@ static char *path_join3(const char *a, const char *b, const char *c)
 static bool package_present(const char *packages, const char *filename)
 {
         char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/%s", packages, filename);
-        return access(path, F_OK) == 0;
+        return path_format(path, sizeof path, "%s/%s", packages, filename) == 0 &&
+               access(path, F_OK) == 0;
 }
 
 /* Package file names come from upstream metadata: one path component,
@@ -246,10 +229,11 @@ static void on_package_done(void *user, struct fetch_job *job)
                 }
         }
         if (job->result == 0) {
-                snprintf(final, sizeof final, "%s/%s", t->packages, filename);
-                if (rename(job->dest, final) < 0) {
-                        job->result = -errno;
-                        error_set_errno(&job->err, errno, "cannot move '%s' into '%s'",
+                int e = path_format(final, sizeof final, "%s/%s", t->packages, filename) < 0
+                        ? ENAMETOOLONG : rename(job->dest, final) < 0 ? errno : 0;
+                if (e) {
+                        job->result = -e;
+                        error_set_errno(&job->err, e, "cannot move '%s' into '%s'",
                                         filename, t->packages);
                         unlink(job->dest);
                 }
@@ -298,8 +282,8 @@ static bool same_repomd(const char *state, const char *repomd, size_t len)
 {
         char path[PATH_MAX];
         struct stat st;
-        snprintf(path, sizeof path, "%s/repomd.xml", state);
-        if (stat(path, &st) < 0 || (size_t)st.st_size != len)
+        if (path_format(path, sizeof path, "%s/repomd.xml", state) < 0 ||
+            stat(path, &st) < 0 || (size_t)st.st_size != len)
                 return false;
         char *old = malloc(len + 1);
         if (!old)
@@ -334,8 +318,14 @@ static int sync_repo(struct fetcher *f, const char *release_dir, const struct re
                 complain("out of memory");
                 goto out;
         }
-        if (!opt.dry_run && (mkdir_p(state, 0755) < 0 || mkdir_p(incoming, 0755) < 0 ||
-                             mkdir_p(packages, 0755) < 0)) {
+        /* A configuration error, whether or not upstream changed. */
+        if (r->gpgcheck && r->gpgkey_count == 0) {
+                complain("%s %s: gpgcheck is on but no gpgkey is given (%s:%u)", r->release, r->id,
+                         r->file, r->line);
+                goto out;
+        }
+        if (!opt.dry_run && (mkdir_parents(state, 0755) < 0 || mkdir_parents(incoming, 0755) < 0 ||
+                             mkdir_parents(packages, 0755) < 0)) {
                 complain("%s: cannot create the directories of '%s': %s", r->id, release_dir,
                          strerror(errno));
                 totals.local_failure = true;
@@ -403,11 +393,6 @@ static int sync_repo(struct fetcher *f, const char *release_dir, const struct re
         }
 
         if (r->gpgcheck) {
-                if (r->gpgkey_count == 0) {
-                        complain("%s %s: gpgcheck is on but no gpgkey is given (%s:%u)",
-                                 r->release, r->id, r->file, r->line);
-                        goto out;
-                }
                 if (gather_keys(f, r, state, keys, &err) < 0 ||
                     verifier_new((const char *const *)keys, r->gpgkey_count, &verifier, &err) < 0) {
                         complain("%s %s: %s", r->release, r->id, err.msg);
@@ -498,8 +483,8 @@ static void update_index(const struct retrace_conf *conf, const char *release, b
             stats.added, now() - t0);
         if (repodata && stats.added + stats.removed > 0) {
                 char dir[PATH_MAX];
-                snprintf(dir, sizeof dir, "%s/%s", conf->repo_dir, release);
-                update_repodata(dir);
+                if (path_format(dir, sizeof dir, "%s/%s", conf->repo_dir, release) == 0)
+                        update_repodata(dir);
         }
 }
 
@@ -508,7 +493,11 @@ static void sync_release(const struct retrace_conf *conf, const struct repo_conf
 {
         struct error err;
         char release_dir[PATH_MAX];
-        snprintf(release_dir, sizeof release_dir, "%s/%s", conf->repo_dir, release);
+        if (path_format(release_dir, sizeof release_dir, "%s/%s", conf->repo_dir, release) < 0) {
+                complain("%s: RepoDir '%s' is too long a path", release, conf->repo_dir);
+                totals.local_failure = true;
+                return;
+        }
 
         int lock = -1;
         if (!opt.dry_run) {
@@ -525,15 +514,27 @@ static void sync_release(const struct retrace_conf *conf, const struct repo_conf
                         return;
                 }
         }
+        size_t synced = 0, arrived = 0;
         for (size_t i = 0; i < repos->count; i++) {
                 const struct repo_source *r = &repos->repos[i];
-                size_t added;
-                if (r->enabled && strcmp(r->release, release) == 0)
-                        sync_repo(f, release_dir, r, &added);
+                size_t added = 0;
+                if (r->enabled && strcmp(r->release, release) == 0) {
+                        if (sync_repo(f, release_dir, r, &added) == 0)
+                                synced++;
+                        arrived += added;
+                }
         }
         /* Index whatever arrived, even when a repository failed: every
-         * package in Packages/ is complete and checked. */
-        if (!opt.dry_run)
+         * package in Packages/ is complete and checked. But a new release
+         * that got nothing at all gets no index: an (empty) index would
+         * make the server announce it as supported. */
+        char index_link[PATH_MAX];
+        struct stat st;
+        if (!opt.dry_run && synced == 0 && arrived == 0 &&
+            path_format(index_link, sizeof index_link, "%s/" REPOINDEX_LINK, release_dir) == 0 &&
+            lstat(index_link, &st) < 0 && errno == ENOENT)
+                complain("%s: no repository was synced; the release gets no index yet", release);
+        else if (!opt.dry_run)
                 update_index(conf, release, true);
         if (lock >= 0)
                 close(lock);
@@ -546,10 +547,13 @@ static void sync_release(const struct retrace_conf *conf, const struct repo_conf
 static int copy_in(const char *src, const char *dir, const char *name, struct error *err)
 {
         char tmp[PATH_MAX], final[PATH_MAX];
-        snprintf(final, sizeof final, "%s/%s", dir, name);
-        snprintf(tmp, sizeof tmp, "%s/.%s.import", dir, name);
-        /* Same file system: a hard link costs nothing. */
-        if (link(src, final) == 0)
+        if (path_format(final, sizeof final, "%s/%s", dir, name) < 0 ||
+            path_format(tmp, sizeof tmp, "%s/.%s.import", dir, name) < 0)
+                return error_set(err, ENAMETOOLONG, "path too long for '%s' in '%s'", name, dir);
+        /* Same file system: a hard link costs nothing. To the file itself:
+         * link() would copy a symlink as it is, which then points nowhere
+         * from Packages/ (a relative one) or into the import directory. */
+        if (linkat(AT_FDCWD, src, AT_FDCWD, final, AT_SYMLINK_FOLLOW) == 0)
                 return 0;
         int in = open(src, O_RDONLY | O_CLOEXEC);
         if (in < 0)
@@ -587,7 +591,11 @@ static int run_import(const struct retrace_conf *conf, const char *release)
 {
         struct error err;
         char packages[PATH_MAX];
-        snprintf(packages, sizeof packages, "%s/%s/" REPOINDEX_PACKAGES, conf->repo_dir, release);
+        if (path_format(packages, sizeof packages, "%s/%s/" REPOINDEX_PACKAGES, conf->repo_dir,
+                        release) < 0) {
+                complain("%s: RepoDir '%s' is too long a path", release, conf->repo_dir);
+                return EXIT_LOCAL;
+        }
 
         int lock = repoindex_lock(conf->repo_dir, release, false, &err);
         if (lock == -EWOULDBLOCK) {
@@ -598,7 +606,7 @@ static int run_import(const struct retrace_conf *conf, const char *release)
                 complain("%s: %s", release, err.msg);
                 return EXIT_LOCAL;
         }
-        if (mkdir_p(packages, 0755) < 0) {
+        if (mkdir_parents(packages, 0755) < 0) {
                 complain("cannot create '%s': %s", packages, strerror(errno));
                 close(lock);
                 return EXIT_LOCAL;
@@ -616,7 +624,11 @@ static int run_import(const struct retrace_conf *conf, const char *release)
                 if (len < 5 || strcmp(e->d_name + len - 4, ".rpm") != 0 || e->d_name[0] == '.')
                         continue;
                 char src[PATH_MAX];
-                snprintf(src, sizeof src, "%s/%s", opt.import_dir, e->d_name);
+                if (path_format(src, sizeof src, "%s/%s", opt.import_dir, e->d_name) < 0) {
+                        complain("%s: path too long: '%s/%s'", release, opt.import_dir, e->d_name);
+                        bad++;
+                        continue;
+                }
                 if (verify_readable(src, &err) < 0) {
                         complain("%s: not imported: %s", release, err.msg);
                         bad++;
@@ -787,11 +799,23 @@ int main(int argc, char **argv)
                 complain("%s", err.msg);
                 return EXIT_USAGE;
         }
+        /* A release no repository feeds would be made empty: refuse it. */
+        for (size_t i = 0; i < opt.release_count; i++) {
+                bool fed = false;
+                for (size_t j = 0; j < repos.count && !fed; j++)
+                        fed = repos.repos[j].enabled &&
+                              strcmp(repos.repos[j].release, opt.releases[i]) == 0;
+                if (!fed) {
+                        complain("no enabled repository in '%s' feeds release '%s'",
+                                 conf.repo_conf_dir, opt.releases[i]);
+                        repoconf_free(&repos);
+                        return EXIT_USAGE;
+                }
+        }
         const char *releases[256];
         size_t count = releases_to_sync(&repos, releases, 256);
         if (count == 0) {
-                complain(opt.release_count ? "no enabled repository feeds the given release"
-                                           : "no enabled repository in '%s'", conf.repo_conf_dir);
+                complain("no enabled repository in '%s'", conf.repo_conf_dir);
                 repoconf_free(&repos);
                 return EXIT_USAGE;
         }

@@ -12,7 +12,7 @@
 struct remote_package {
         char *nevra;            /* name-[epoch:]version-release.arch */
         char *location;         /* relative to the baseurl, e.g. Packages/s/sshpass-1.07-1.fc34.x86_64.rpm */
-        char *filename;         /* its last component */
+        char *filename;         /* its last component (points into location) */
         char *checksum_type;    /* "sha256", "sha512", "sha1" (as in primary) */
         char *checksum;         /* lower-case hex */
         uint64_t size;          /* download size, 0 when not given */

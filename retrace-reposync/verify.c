@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,15 @@
 
 #include "verify.h"
 
+/* Paths are quoted longer than QUOTE_MAX: their last component matters. */
+#define PATH_QUOTE_MAX 300
+#define PATH_QUOTE_BUF QUOTE_SIZE(PATH_QUOTE_MAX)
+
+static const char *qpath(const char *path, char buf[PATH_QUOTE_BUF])
+{
+        return error_quote_n(path, SIZE_MAX, PATH_QUOTE_MAX, buf);
+}
+
 #define KEY_FILE_MAX (1 << 20)
 #define ARMOR_MARK "-----BEGIN PGP "
 
@@ -55,23 +65,23 @@ struct verifier {
 
 static int read_text(const char *path, char **out, struct error *err)
 {
-        char q[QUOTE_BUF];
+        char q[PATH_QUOTE_BUF];
         struct stat st;
         *out = NULL;
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return error_set_errno(err, errno, "cannot open key file '%s'",
-                                       error_quote(path, q));
+                                       qpath(path, q));
         if (fstat(fd, &st) < 0) {
                 int e = errno;
                 close(fd);
                 return error_set_errno(err, e, "cannot read key file '%s'",
-                                       error_quote(path, q));
+                                       qpath(path, q));
         }
         if (!S_ISREG(st.st_mode) || st.st_size > KEY_FILE_MAX) {
                 close(fd);
                 return error_set(err, EFBIG, "key file '%s' is not a regular file of at most "
-                                 "%d bytes", error_quote(path, q), KEY_FILE_MAX);
+                                 "%d bytes", qpath(path, q), KEY_FILE_MAX);
         }
         char *buf = malloc((size_t)st.st_size + 1);
         if (!buf) {
@@ -88,7 +98,7 @@ static int read_text(const char *path, char **out, struct error *err)
                         close(fd);
                         free(buf);
                         return error_set_errno(err, e, "cannot read key file '%s'",
-                                               error_quote(path, q));
+                                               qpath(path, q));
                 }
                 if (n == 0)
                         break;
@@ -121,7 +131,7 @@ static int add_key(rpmKeyring kr, const uint8_t *pkt, size_t len)
 /* Every public key certificate in every armored block of the file. */
 static int load_key_file(rpmKeyring kr, const char *path, struct error *err)
 {
-        char q[QUOTE_BUF];
+        char q[PATH_QUOTE_BUF];
         char *text;
         int r = read_text(path, &text, err);
         if (r < 0)
@@ -144,7 +154,7 @@ static int load_key_file(rpmKeyring kr, const char *path, struct error *err)
                                 free(text);
                                 return error_set(err, EBADMSG, "key file '%s': key %u is "
                                                  "not a usable OpenPGP public key",
-                                                 error_quote(path, q), keys + 1);
+                                                 qpath(path, q), keys + 1);
                         }
                         keys++;
                         p += certlen;
@@ -155,7 +165,7 @@ static int load_key_file(rpmKeyring kr, const char *path, struct error *err)
         free(text);
         if (keys == 0)
                 return error_set(err, EBADMSG, "key file '%s' holds no ASCII-armored "
-                                 "public key", error_quote(path, q));
+                                 "public key", qpath(path, q));
         return 0;
 }
 
@@ -232,7 +242,7 @@ static bool has_signature(Header h)
 static int check(struct verifier *v, int fdno, const char *path, struct capture *cap,
                  struct error *err)
 {
-        char q[QUOTE_BUF], d[QUOTE_SIZE(300)];
+        char q[PATH_QUOTE_BUF], d[QUOTE_SIZE(300)];
         rpmts ts = rpmtsCreate();
         if (!ts)
                 return error_set(err, ENOMEM, "out of memory");
@@ -257,22 +267,22 @@ static int check(struct verifier *v, int fdno, const char *path, struct capture 
         case RPMRC_OK:
                 if (!signed_)
                         r = error_set(err, EPERM, "package '%s' is not signed",
-                                      error_quote(path, q));
+                                      qpath(path, q));
                 break;
         case RPMRC_NOTFOUND:
-                r = error_set(err, EBADMSG, "'%s' is not an RPM package", error_quote(path, q));
+                r = error_set(err, EPERM, "'%s' is not an RPM package", qpath(path, q));
                 break;
         case RPMRC_NOKEY:
                 r = error_set(err, EPERM, "package '%s' is signed with a key that is not "
-                              "among the repository's keys (%s)", error_quote(path, q), sigd);
+                              "among the repository's keys (%s)", qpath(path, q), sigd);
                 break;
         case RPMRC_NOTTRUSTED:
                 r = error_set(err, EPERM, "package '%s' is signed with an untrusted key (%s)",
-                              error_quote(path, q), sigd);
+                              qpath(path, q), sigd);
                 break;
         default:
                 r = error_set(err, EPERM, "package '%s' has a bad signature or digest: %s",
-                              error_quote(path, q),
+                              qpath(path, q),
                               error_quote_n(cap->text[0] ? cap->text : "cannot read it",
                                             SIZE_MAX, 300, d));
                 break;
@@ -285,11 +295,11 @@ static int check(struct verifier *v, int fdno, const char *path, struct capture 
                 struct rpmQVKArguments_s qva;
                 memset(&qva, 0, sizeof qva);
                 if (lseek(fdno, 0, SEEK_SET) < 0 || !(fd = fdDup(fdno))) {
-                        r = error_set_errno(err, errno, "cannot read '%s'", error_quote(path, q));
+                        r = error_set_errno(err, errno, "cannot read '%s'", qpath(path, q));
                 } else {
                         if (rpmVerifySignatures(&qva, ts, fd, path) != 0)
                                 r = error_set(err, EPERM, "package '%s' has a bad signature "
-                                              "or digest: %s", error_quote(path, q),
+                                              "or digest: %s", qpath(path, q),
                                               error_quote_n(cap->text[0] ? cap->text
                                                             : "verification failed",
                                                             SIZE_MAX, 300, d));
@@ -303,11 +313,11 @@ static int check(struct verifier *v, int fdno, const char *path, struct capture 
 
 int verify_package(struct verifier *v, const char *path, struct error *err)
 {
-        char q[QUOTE_BUF];
+        char q[PATH_QUOTE_BUF];
         int fdno = open(path, O_RDONLY | O_CLOEXEC);
         if (fdno < 0)
                 return error_set_errno(err, errno, "cannot open package '%s'",
-                                       error_quote(path, q));
+                                       qpath(path, q));
         struct capture cap = { .text = "" };
         int mask = rpmlogSetMask(RPMLOG_UPTO(RPMLOG_WARNING));
         rpmlogCallback old = rpmlogSetCallback(capture_log, &cap);
@@ -321,15 +331,15 @@ int verify_package(struct verifier *v, const char *path, struct error *err)
 
 int verify_readable(const char *path, struct error *err)
 {
-        char q[QUOTE_BUF], d[QUOTE_SIZE(300)];
+        char q[PATH_QUOTE_BUF], d[QUOTE_SIZE(300)];
         int fdno = open(path, O_RDONLY | O_CLOEXEC);
         if (fdno < 0)
                 return error_set(err, EINVAL, "cannot open package '%s': %s",
-                                 error_quote(path, q), strerror(errno));
+                                 qpath(path, q), strerror(errno));
         if (rpmInitCrypto() != 0) {
                 close(fdno);
                 return error_set(err, EINVAL, "cannot check '%s': librpm's cryptography "
-                                 "does not start", error_quote(path, q));
+                                 "does not start", qpath(path, q));
         }
         struct capture cap = { .text = "" };
         int mask = rpmlogSetMask(RPMLOG_UPTO(RPMLOG_WARNING));
@@ -339,7 +349,7 @@ int verify_readable(const char *path, struct error *err)
         int r = 0;
         if (!ts || !empty) {
                 r = error_set(err, EINVAL, "cannot check '%s': out of memory",
-                              error_quote(path, q));
+                              qpath(path, q));
         } else {
                 /* Digests only: no key is asked for, none is missed. */
                 rpmtsSetKeyring(ts, empty);
@@ -353,10 +363,10 @@ int verify_readable(const char *path, struct error *err)
                 headerFree(h);
                 if (rc == RPMRC_NOTFOUND)
                         r = error_set(err, EINVAL, "'%s' is not an RPM package",
-                                      error_quote(path, q));
+                                      qpath(path, q));
                 else if (rc != RPMRC_OK)
                         r = error_set(err, EINVAL, "package '%s' does not read: %s",
-                                      error_quote(path, q),
+                                      qpath(path, q),
                                       error_quote_n(cap.text[0] ? cap.text : "damaged header",
                                                     SIZE_MAX, 300, d));
         }

@@ -32,7 +32,7 @@
 #define PACKAGES_DIR "packages"
 #define HOLE_CHUNK 4096         /* zero runs this size, aligned, become holes */
 #define READ_BLOCK 65536
-#define NEVRA_MAX_LEN 200       /* leaves room for ".<nevra>.evict.<pid>" */
+#define NEVRA_MAX_LEN CACHE_NEVRA_MAX
 #define COMPLETE_TEXT "retrace-cache 1\n"
 
 struct pkg_cache {
@@ -69,11 +69,104 @@ static bool nevra_valid(const char *nevra)
         return true;
 }
 
+static bool all_digits(const char *s)
+{
+        if (!*s)
+                return false;
+        for (; *s; s++)
+                if (*s < '0' || *s > '9')
+                        return false;
+        return true;
+}
+
 static bool all_zero(const char *p, size_t n)
 {
         if (n == 0)
                 return true;
         return p[0] == 0 && memcmp(p, p + 1, n - 1) == 0;
+}
+
+/* --- disk usage ------------------------------------------------------------ */
+
+/* Inodes with several links, counted once. */
+struct inoset {
+        uint64_t *v;            /* ino + 1; 0: free */
+        size_t cap, n;
+};
+
+static bool inoset_add(struct inoset *s, uint64_t ino)
+{
+        if ((s->n + 1) * 2 > s->cap) {
+                size_t cap = s->cap ? s->cap * 2 : 256;
+                uint64_t *v = calloc(cap, sizeof *v);
+                if (!v && s->n + 1 >= s->cap)
+                        return true;    /* counted twice, at worst */
+                for (size_t i = 0; v && i < s->cap; i++) {
+                        if (!s->v[i])
+                                continue;
+                        size_t j = (size_t)(s->v[i] * 0x9e3779b97f4a7c15u) & (cap - 1);
+                        while (v[j])
+                                j = (j + 1) & (cap - 1);
+                        v[j] = s->v[i];
+                }
+                if (v) {
+                        free(s->v);
+                        s->v = v;
+                        s->cap = cap;
+                }
+        }
+        uint64_t key = ino + 1;
+        size_t j = (size_t)(key * 0x9e3779b97f4a7c15u) & (s->cap - 1);
+        while (s->v[j]) {
+                if (s->v[j] == key)
+                        return false;
+                j = (j + 1) & (s->cap - 1);
+        }
+        s->v[j] = key;
+        s->n++;
+        return true;
+}
+
+/* st_blocks * 512 of a tree (dfd, consumed), each inode once, as du. */
+static uint64_t tree_usage(int dfd, unsigned depth, struct inoset *seen)
+{
+        uint64_t total = 0;
+        struct stat st;
+        if (fstat(dfd, &st) == 0)
+                total += (uint64_t)st.st_blocks * 512;
+        DIR *d = fdopendir(dfd);
+        if (!d) {
+                close(dfd);
+                return total;
+        }
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                        continue;
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode)) {
+                        int fd = depth < CACHE_MAX_DEPTH
+                                 ? openat(dirfd(d), de->d_name,
+                                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                                 : -1;
+                        if (fd >= 0)
+                                total += tree_usage(fd, depth + 1, seen);
+                } else if (st.st_nlink < 2 || inoset_add(seen, (uint64_t)st.st_ino)) {
+                        total += (uint64_t)st.st_blocks * 512;
+                }
+        }
+        closedir(d);
+        return total;
+}
+
+static uint64_t disk_usage(int dirfd_, const char *name)
+{
+        struct inoset seen = { 0 };
+        int fd = openat(dirfd_, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        uint64_t v = fd >= 0 ? tree_usage(fd, 0, &seen) : 0;
+        free(seen.v);
+        return v;
 }
 
 /* --- the extractor ---------------------------------------------------------- */
@@ -91,6 +184,7 @@ struct extractor {
         size_t end[CACHE_MAX_DEPTH];
         char cur[PATH_MAX];
         unsigned entries;
+        bool durable;
         struct cache_extract_stats st;
 };
 
@@ -108,21 +202,14 @@ static int fail(struct extractor *x, int code, const char *fmt, ...)
         va_end(ap);
         error_quote(x->label, qp);
         if (!x->member)
-                return code < 0 ? error_set_errno(x->err, -code, "cannot extract '%s': %s", qp, what)
-                                : error_set(x->err, code, "cannot extract '%s': %s", qp, what);
+                return code < 0
+                       ? error_set_errno(x->err, -code, "cannot extract '%s': %s", qp, what)
+                       : error_set(x->err, code, "cannot extract '%s': %s", qp, what);
         error_quote(x->member, qm);
         return code < 0 ? error_set_errno(x->err, -code, "cannot extract '%s': member '%s': %s",
                                           qp, qm, what)
                         : error_set(x->err, code, "cannot extract '%s': member '%s': %s",
                                     qp, qm, what);
-}
-
-static void account(struct extractor *x, int dirfd, const char *name, int fd)
-{
-        struct stat st;
-        int r = fd >= 0 ? fstat(fd, &st) : fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW);
-        if (r == 0)
-                x->st.disk_bytes += (uint64_t)st.st_blocks * 512;
 }
 
 /* Normalises an archived name into out ("usr/bin/x"): a leading "./" goes,
@@ -173,24 +260,26 @@ static void stack_truncate(struct extractor *x, unsigned keep)
  * a symlink. */
 static int open_dir(struct extractor *x, int parent, const char *name)
 {
+        char q[QUOTE_BUF];
         int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd >= 0)
                 return fd;
         if (errno == ENOTDIR || errno == ELOOP)
-                return fail(x, ENOTDIR, "its directory '%s' is a symlink or a file", name);
+                return fail(x, ENOTDIR, "its directory '%s' is a symlink or a file",
+                            error_quote(name, q));
         if (errno != ENOENT)
-                return fail(x, -errno, "cannot open directory '%s'", name);
+                return fail(x, -errno, "cannot open directory '%s'", error_quote(name, q));
         if (mkdirat(parent, name, 0700) < 0)
-                return fail(x, -errno, "cannot create directory '%s'", name);
+                return fail(x, -errno, "cannot create directory '%s'", error_quote(name, q));
         fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
-                return fail(x, -errno, "cannot open directory '%s'", name);
+                return fail(x, -errno, "cannot open directory '%s'", error_quote(name, q));
         if (fchmod(fd, 0755) < 0) {
                 int e = errno;
                 close(fd);
-                return fail(x, -e, "cannot set the mode of directory '%s'", name);
+                return fail(x, -e, "cannot set the mode of directory '%s'",
+                            error_quote(name, q));
         }
-        account(x, -1, NULL, fd);
         x->st.dirs++;
         return fd;
 }
@@ -322,12 +411,16 @@ static int write_data(struct extractor *x, int fd, int64_t size)
         return 0;
 }
 
-/* Mode and time of a regular file, then its disk usage. */
+/* Mode and time of a regular file. */
 static int finish_file(struct extractor *x, int fd, struct archive_entry *e)
 {
         mode_t mode = 0644 | ((mode_t)archive_entry_perm(e) & 0111);
         if (fchmod(fd, mode) < 0)
                 return fail(x, -errno, "cannot set its mode");
+        /* Start writing it out now: the syncfs() at the end then mostly
+         * waits for writes already done while the rest was unpacked. */
+        if (x->durable)
+                sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
         if (archive_entry_mtime_is_set(e)) {
                 struct timespec ts[2] = {
                         { .tv_sec = 0, .tv_nsec = UTIME_OMIT },
@@ -380,17 +473,12 @@ static int extract_hardlink(struct extractor *x, struct archive_entry *e, const 
                         r = fail(x, -errno, "cannot open the linked file");
                         goto out;
                 }
-                uint64_t before = (uint64_t)st.st_blocks * 512;
                 if (ftruncate(fd, 0) < 0)
                         r = fail(x, -errno, "cannot truncate the linked file");
                 if (r == 0)
                         r = write_data(x, fd, size);
                 if (r == 0)
                         r = finish_file(x, fd, e);
-                if (r == 0 && fstat(fd, &st) == 0) {
-                        x->st.disk_bytes += (uint64_t)st.st_blocks * 512;
-                        x->st.disk_bytes -= before <= x->st.disk_bytes ? before : 0;
-                }
                 close(fd);
         }
 out:
@@ -426,10 +514,8 @@ static int extract_file(struct extractor *x, struct archive_entry *e, const char
         r = write_data(x, fd, size);
         if (r == 0)
                 r = finish_file(x, fd, e);
-        if (r == 0) {
-                account(x, -1, NULL, fd);
+        if (r == 0)
                 x->st.files++;
-        }
         close(fd);
         return r;
 }
@@ -445,9 +531,10 @@ static int extract_dir(struct extractor *x, const char *path)
                 close(fd);
                 return 0;
         }
+        if (errno == ENOTDIR || errno == ELOOP)
+                return fail(x, EEXIST, "an earlier member of the same name is not a directory");
         if (errno != ENOENT)
-                return fail(x, errno == ENOTDIR || errno == ELOOP ? EEXIST : -errno,
-                            "an earlier member of the same name is not a directory");
+                return fail(x, -errno, "cannot open the directory");
         fd = open_dir(x, pfd, base);
         if (fd < 0)
                 return fd;
@@ -577,7 +664,6 @@ static int extract_symlink(struct extractor *x, struct archive_entry *e, const c
                 if (symlinkat(fixed, pfd, base) < 0)
                         return fail(x, -errno, "cannot create the symlink");
         }
-        account(x, pfd, base, -1);
         x->st.symlinks++;
         return 0;
 }
@@ -655,6 +741,7 @@ static int extract_tree(const char *label, const char *rpm_path, const char *des
                 return error_set_errno(err, ENOMEM, "cannot extract '%s'", label);
         x->label = label;
         x->err = err;
+        x->durable = durable;
         x->root = -1;
         int r;
 
@@ -667,7 +754,6 @@ static int extract_tree(const char *label, const char *rpm_path, const char *des
                 r = error_set_errno(err, errno, "cannot open '%s'", dest);
                 goto out;
         }
-        account(x, -1, NULL, x->root);
 
         x->a = archive_read_new();
         if (!x->a) {
@@ -698,8 +784,11 @@ static int extract_tree(const char *label, const char *rpm_path, const char *des
                 r = error_set_errno(err, errno, "cannot set the mode of '%s'", dest);
         if (r == 0 && durable && syncfs(x->root) < 0)
                 r = error_set_errno(err, errno, "cannot sync '%s'", dest);
-        if (r == 0 && stats)
+        if (r == 0 && stats) {
+                /* After the data is on disk, st_blocks is what stays. */
+                x->st.disk_bytes = disk_usage(x->root, ".");
                 *stats = x->st;
+        }
 out:
         stack_truncate(x, 0);
         if (x->a)
@@ -812,7 +901,7 @@ static void remove_stale_temporaries(struct pkg_cache *c, const char *nevra)
         size_t plen = strlen(prefix);
         struct dirent *de;
         while ((de = readdir(d)))
-                if (strncmp(de->d_name, prefix, plen) == 0 &&
+                if (strncmp(de->d_name, prefix, plen) == 0 && all_digits(de->d_name + plen) &&
                     path_join2(path, sizeof path, c->pkgdir, de->d_name) == 0)
                         remove_tree(path, NULL);
         closedir(d);
@@ -893,49 +982,13 @@ out:
 
 /* --- eviction --------------------------------------------------------------- */
 
-/* Disk usage of a tree, for one that lost its .size file. */
-static uint64_t tree_usage(int dfd, unsigned depth)
-{
-        uint64_t total = 0;
-        struct stat st;
-        if (fstat(dfd, &st) == 0)
-                total += (uint64_t)st.st_blocks * 512;
-        DIR *d = fdopendir(dfd);
-        if (!d) {
-                close(dfd);
-                return total;
-        }
-        struct dirent *de;
-        while ((de = readdir(d))) {
-                if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-                        continue;
-                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                        continue;
-                if (S_ISDIR(st.st_mode) && depth < CACHE_MAX_DEPTH) {
-                        int fd = openat(dirfd(d), de->d_name,
-                                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                        if (fd >= 0)
-                                total += tree_usage(fd, depth + 1);
-                } else {
-                        total += (uint64_t)st.st_blocks * 512;
-                }
-        }
-        closedir(d);
-        return total;
-}
-
 /* ".<nevra>.evict.<pid>" */
 static bool is_evicted(const char *name)
 {
         const char *p = NULL;
         for (const char *q = name; (q = strstr(q, ".evict.")); q++)
                 p = q;
-        if (!p || !p[7])
-                return false;
-        for (p += 7; *p; p++)
-                if (*p < '0' || *p > '9')
-                        return false;
-        return true;
+        return p && all_digits(p + strlen(".evict."));
 }
 
 struct cached {
@@ -985,10 +1038,7 @@ static uint64_t tree_size(struct pkg_cache *c, const char *nevra)
                                 return v;
                 }
         }
-        fd = openat(c->dfd, nevra, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return 0;
-        uint64_t v = tree_usage(fd, 0);
+        uint64_t v = disk_usage(c->dfd, nevra);
         len = (size_t)snprintf(buf, sizeof buf, "%" PRIu64 "\n", v);
         spool_write_file(c->pkgdir, name, buf, len, 0644, NULL);
         return v;
@@ -1019,8 +1069,16 @@ static int evict_one(struct pkg_cache *c, const struct cached *p, struct error *
                 close(lock);
                 return r;
         }
+        /* Renamed away under the lock, removed after it: a waiting
+         * cache_get() extracts afresh instead of waiting for the removal.
+         * Should the rename fail, the tree goes in place, under the lock. */
         snprintf(gone, sizeof gone, ".%s.evict.%ld", p->nevra, (long)getpid());
         bool moved = renameat(c->dfd, p->nevra, c->dfd, gone) == 0;
+        r = 1;
+        if (path_join2(path, sizeof path, c->pkgdir, moved ? gone : p->nevra) < 0)
+                r = error_set(err, ENAMETOOLONG, "path too long: '%s'", c->pkgdir);
+        else if (!moved && remove_tree(path, err) < 0)
+                r = -err->code;
         name_with(name, sizeof name, "", p->nevra, ".size");
         unlinkat(c->dfd, name, 0);
         name_with(name, sizeof name, "", p->nevra, ".used");
@@ -1028,9 +1086,7 @@ static int evict_one(struct pkg_cache *c, const struct cached *p, struct error *
         name_with(name, sizeof name, "", p->nevra, ".lock");
         unlinkat(c->dfd, name, 0);
         close(lock);
-        r = 1;
-        if (moved && path_join2(path, sizeof path, c->pkgdir, gone) == 0 &&
-            remove_tree(path, err) < 0)
+        if (moved && r == 1 && remove_tree(path, err) < 0)
                 r = -err->code;
         return r;
 }
@@ -1084,7 +1140,7 @@ int64_t cache_evict(struct pkg_cache *c, struct error *err)
                 p->nevra[len] = '\0';
                 if (!last_use(c, p->nevra, &p->used))
                         continue;
-                p->bytes = tree_size(c, p->nevra);
+                p->bytes = c->max_bytes ? tree_size(c, p->nevra) : 0;
                 total += p->bytes;
                 count++;
         }
@@ -1260,11 +1316,32 @@ static int link_dir(struct linker *l, int src, int dst, unsigned depth)
         return r;
 }
 
+/* mkdir -p */
+static int make_path(const char *path)
+{
+        char buf[PATH_MAX];
+        if (strlen(path) >= sizeof buf)
+                return -ENAMETOOLONG;
+        strcpy(buf, path);
+        for (char *p = buf + 1;; p++) {
+                if (*p && *p != '/')
+                        continue;
+                char saved = *p;
+                *p = '\0';
+                if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                if (!saved)
+                        return 0;
+                *p = saved;
+        }
+}
+
 int root_add_package(const char *root, const char *tree, struct error *err)
 {
         struct linker l = { .root = root, .tree = tree, .err = err };
-        if (mkdir(root, 0755) < 0 && errno != EEXIST)
-                return error_set_errno(err, errno, "cannot create the root '%s'", root);
+        int r = make_path(root);
+        if (r < 0)
+                return error_set_errno(err, -r, "cannot create the root '%s'", root);
         int dst = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dst < 0)
                 return error_set_errno(err, errno, "cannot open the root '%s'", root);
@@ -1274,7 +1351,7 @@ int root_add_package(const char *root, const char *tree, struct error *err)
                 close(dst);
                 return error_set_errno(err, e, "cannot open the package tree '%s'", tree);
         }
-        int r = link_dir(&l, src, dst, 0);
+        r = link_dir(&l, src, dst, 0);
         close(dst);
         return r;
 }

@@ -40,6 +40,10 @@ struct pkg_cache;
 #define CACHE_MAX_ENTRIES       1000000u               /* cpio members */
 #define CACHE_MAX_DEPTH         128                    /* path components */
 
+/* The longest nevra cache_get() takes: ".<nevra>.evict.<pid>" must still
+ * be a file name (NAME_MAX 255). */
+#define CACHE_NEVRA_MAX         230
+
 /* cache_evict() leaves alone a package used less than this long ago: a
  * task may still be linking it into its root. The cap is therefore soft. */
 #define CACHE_EVICT_GRACE_SECONDS 600
@@ -49,13 +53,21 @@ int cache_open(const char *dir, uint64_t max_bytes, struct pkg_cache **out, stru
 void cache_close(struct pkg_cache *c);
 
 /* Makes sure rpm_path's payload is extracted as nevra; tree receives its
- * directory. Safe against other processes doing the same at once.
- * *extracted tells whether this call extracted it (false: cache hit). */
+ * directory. Safe against other processes and threads doing the same at
+ * once: the first extracts (into .<nevra>.tmp.<pid>, synced to disk, then
+ * renamed), the others wait on the lock and find it complete.
+ * *extracted tells whether this call extracted it (false: cache hit).
+ * nevra must be a plain file name (no '/', no leading '.', printable).
+ * A package with a file of 4 GiB or more is refused: rpm writes those
+ * with a cpio variant ("07070X") that libarchive does not read. */
 int cache_get(struct pkg_cache *c, const char *nevra, const char *rpm_path, char *tree,
               size_t tree_len, bool *extracted, struct error *err);
 
-/* Evicts least recently used packages until the cache is under its cap.
- * Returns the bytes freed. */
+/* Evicts least recently used packages until the cache is under its cap
+ * (the sizes come from the .size files). Never a package whose lock is
+ * held, nor one used in the last CACHE_EVICT_GRACE_SECONDS. Also removes
+ * the remains of evictions cut short. Returns the bytes freed, or a
+ * negative errno when nothing could be freed because of an error. */
 int64_t cache_evict(struct pkg_cache *c, struct error *err);
 
 /* What one extraction made. */
@@ -81,10 +93,13 @@ struct cache_extract_stats {
 int cache_extract(const char *rpm_path, const char *dest, struct cache_extract_stats *stats,
                   struct error *err);
 
-/* Links every file of tree into root (creating directories, re-creating
- * symlinks), without copying contents. root and the cache must share a
- * file system. A path that already exists in root is left as it is
- * (packages of one task do not conflict; when they do, the first wins). */
+/* Links every file of tree into root (creating root and directories,
+ * re-creating symlinks), without copying contents and without following
+ * symlinks in either. root and the cache must share a file system (a file
+ * already at the file system's link limit is copied). A path that already
+ * exists in root is left as it is, and so is everything below a
+ * non-directory there (packages of one task do not conflict; when they
+ * do, the first wins). */
 int root_add_package(const char *root, const char *tree, struct error *err);
 
 #endif

@@ -26,6 +26,12 @@
  *     pages it does not dump) are added without a build-id when they
  *     look like code: a mapping of theirs is executable, or the name is a
  *     shared object's (".so", ".so.N").
+ *   - Work is bounded before libdwfl starts: at most CORE_MAX_SEGMENTS
+ *     program headers (its module search is quadratic in them), PT_LOAD
+ *     headers put in address order (it assumes that order), and ELF
+ *     headers in the dump that claim more than CORE_MAX_MODULE_BYTES of
+ *     headers, notes and dynamic sections refused (it would read them,
+ *     up to the whole core each time, for every module).
  */
 #include "config.h"
 
@@ -53,8 +59,16 @@
 /* NT_FILE entries read at most (the kernel's default limit of 65530
  * mappings, and 262144 where raised for databases); the rest is ignored. */
 #define CORE_MAX_MAPPINGS (1u << 18)
-/* Program headers at most: a segment per mapping and a few notes. */
-#define CORE_MAX_SEGMENTS (1u << 20)
+/* Program headers at most: a segment per mapping and a few notes, twice
+ * the kernel's default limit of 65530 mappings. libdwfl's look for
+ * modules takes time quadratic in the number of segments: 4 s here at
+ * this limit. */
+#define CORE_MAX_SEGMENTS (1u << 17)
+/* What libdwfl may read for the modules it finds: their program headers,
+ * note and dynamic segments, which a real module keeps to a few KiB (a
+ * 4096-module core: some 6 MiB). A forged header claiming more would make
+ * it read up to the whole core again for every module. */
+#define CORE_MAX_MODULE_BYTES (64u << 20)
 /* Longest path or string taken from the core. */
 #define CORE_MAX_STRING 4096
 /* Auxiliary vector entries looked at. */
@@ -246,7 +260,7 @@ static int note_file(struct core *c, const unsigned char *d, uint32_t len)
                         sorted = false;
                 c->maps[c->nmaps++] = m;
         }
-        if (!sorted)
+        if (!sorted && c->nmaps > 1)
                 qsort(c->maps, c->nmaps, sizeof *c->maps, mapping_cmp);
         return 0;
 }
@@ -355,6 +369,89 @@ static const struct load *load_at(const struct core *c, uint64_t addr)
 }
 
 /* --- the headers -------------------------------------------------------- */
+
+static uint64_t rd_as(unsigned char ei_data, const unsigned char *p, int bytes)
+{
+        uint64_t v = 0;
+        for (int i = 0; i < bytes; i++)
+                v = v << 8 | p[ei_data == ELFDATA2MSB ? i : bytes - 1 - i];
+        return v;
+}
+
+/* Bytes libdwfl may read for a module whose ELF header starts the segment
+ * at off (at most avail bytes of it in the file): its program headers and
+ * the note and dynamic segments they name, each at most the file. 0 when
+ * there is no ELF header libdwfl would take. */
+static uint64_t module_claim(const struct core *c, uint64_t off, uint64_t avail)
+{
+        const unsigned char *p = c->map + off;
+        if (avail < EI_NIDENT || memcmp(p, ELFMAG, SELFMAG) != 0)
+                return 0;
+        unsigned char cls = p[EI_CLASS], data = p[EI_DATA];
+        bool is64 = cls == ELFCLASS64;
+        if ((cls != ELFCLASS32 && !is64) || (data != ELFDATA2LSB && data != ELFDATA2MSB) ||
+            avail < (is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr)))
+                return 0;
+        uint64_t phoff = is64 ? rd_as(data, p + 32, 8) : rd_as(data, p + 28, 4);
+        uint64_t phentsize = rd_as(data, p + (is64 ? 54 : 42), 2);
+        uint64_t phnum = rd_as(data, p + (is64 ? 56 : 44), 2);
+        if (phentsize != (is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr)) || phnum == 0)
+                return 0;
+        uint64_t claim = phnum * phentsize;
+        if (phoff > avail || claim > avail - phoff)
+                return claim;           /* its headers are not here to look at */
+        for (uint64_t i = 0; i < phnum; i++) {
+                const unsigned char *ph = p + phoff + i * phentsize;
+                uint64_t type = rd_as(data, ph, 4);
+                if (type != PT_NOTE && type != PT_DYNAMIC)
+                        continue;
+                uint64_t filesz = is64 ? rd_as(data, ph + 32, 8) : rd_as(data, ph + 16, 4);
+                claim += filesz < c->size ? filesz : c->size;
+                if (claim > CORE_MAX_MODULE_BYTES)
+                        break;          /* enough to refuse; no overflow */
+        }
+        return claim;
+}
+
+struct indexed_phdr {
+        GElf_Phdr ph;
+        size_t index;
+};
+
+static int indexed_phdr_cmp(const void *a, const void *b)
+{
+        const struct indexed_phdr *x = a, *y = b;
+        bool xl = x->ph.p_type == PT_LOAD, yl = y->ph.p_type == PT_LOAD;
+        if (xl != yl)
+                return xl ? -1 : 1;
+        if (xl && x->ph.p_vaddr != y->ph.p_vaddr)
+                return x->ph.p_vaddr < y->ph.p_vaddr ? -1 : 1;
+        return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* libdwfl takes the PT_LOAD headers to be in address order, as every core
+ * writer puts them: out of order, it reads the wrong segments (and sorts
+ * its table by insertion). Puts them in order, in libelf's copy. */
+static int sort_phdrs(Elf *elf, size_t phnum)
+{
+        struct indexed_phdr *all = calloc(phnum, sizeof *all);
+        if (!all)
+                return -ENOMEM;
+        for (size_t i = 0; i < phnum; i++) {
+                if (!gelf_getphdr(elf, (int)i, &all[i].ph)) {
+                        free(all);
+                        return -EINVAL;
+                }
+                all[i].index = i;
+        }
+        qsort(all, phnum, sizeof *all, indexed_phdr_cmp);
+        int r = 0;
+        for (size_t i = 0; i < phnum && r == 0; i++)
+                if (!gelf_update_phdr(elf, (int)i, &all[i].ph))
+                        r = -EIO;
+        free(all);
+        return r;
+}
 
 static const char *arch_name(unsigned machine, unsigned char ei_class, unsigned char ei_data,
                              char buf[16])
@@ -487,11 +584,18 @@ static int core_open(struct core *c, struct core_info *out, struct error *err)
                 return error_set(err, ENOMEM, "out of memory for the segments of core '%s'", q);
 
         bool sorted = true;
+        uint64_t claimed = 0;
         for (size_t i = 0; i < phnum; i++) {
                 if (!gelf_getphdr(c->elf, (int)i, &ph))
                         return error_set(err, EINVAL,
                                          "cannot read program header %zu of core '%s': %s",
                                          i, q, elf_errmsg(-1));
+                if (ph.p_type == PT_LOAD && ph.p_offset < c->size) {
+                        uint64_t avail = c->size - ph.p_offset;
+                        if (claimed <= CORE_MAX_MODULE_BYTES)
+                                claimed += module_claim(c, ph.p_offset,
+                                                        ph.p_filesz < avail ? ph.p_filesz : avail);
+                }
                 if (ph.p_type == PT_LOAD && c->nloads < nloads) {
                         struct load l = {
                                 .start = ph.p_vaddr,
@@ -520,8 +624,17 @@ static int core_open(struct core *c, struct core_info *out, struct error *err)
                                                  q, elf_errmsg(-1));
                 }
         }
-        if (!sorted)
+        if (claimed > CORE_MAX_MODULE_BYTES)
+                return error_set(err, E2BIG,
+                                 "core '%s' is damaged: the ELF headers in it claim %" PRIu64
+                                 " bytes of module headers, notes and dynamic sections",
+                                 q, claimed);
+        if (!sorted) {
                 qsort(c->loads, c->nloads, sizeof *c->loads, load_cmp);
+                int r = sort_phdrs(c->elf, phnum);
+                if (r < 0)
+                        return error_set(err, -r, "cannot sort the segments of core '%s'", q);
+        }
 
         /* What libdwfl takes from NT_AUXV: the page size, which its module
          * bounds are rounded to. */
@@ -817,7 +930,8 @@ static int collect_modules(struct core *c, struct core_info *out, const char *hi
                 goto nomem;
         if (k.too_many)
                 goto too_many;
-        qsort(out->modules, out->count, sizeof *out->modules, module_cmp);
+        if (out->count > 1)
+                qsort(out->modules, out->count, sizeof *out->modules, module_cmp);
 
         add_mapped_files(&k);
         if (k.nomem)
@@ -832,7 +946,8 @@ static int collect_modules(struct core *c, struct core_info *out, const char *hi
         if (c->have_execfn)
                 execfn = read_string(c, c->at_execfn);
         mark_main(c, &k, execfn, hint);
-        qsort(out->modules, out->count, sizeof *out->modules, module_cmp);
+        if (out->count > 1)
+                qsort(out->modules, out->count, sizeof *out->modules, module_cmp);
 
         const char *main_path = NULL;
         for (size_t i = 0; i < out->count; i++)

@@ -131,9 +131,9 @@ static unsigned bump_attempts(task_id id)
 static void recover_claims(void)
 {
         char dir[PATH_MAX];
-        snprintf(dir, sizeof dir, "%s/" SPOOL_RUNNING_DIR, conf.spool_dir);
-        DIR *d = opendir(dir);
-        if (!d)
+        DIR *d;
+        if (spool_dir_path(conf.spool_dir, SPOOL_RUNNING_DIR, dir, sizeof dir) < 0 ||
+            !(d = opendir(dir)))
                 return;
         struct dirent *e;
         while ((e = readdir(d))) {
@@ -149,10 +149,7 @@ static void recover_claims(void)
                         task_fail(&env, id, why);
                         continue;
                 }
-                char from[PATH_MAX], to[PATH_MAX];
-                snprintf(from, sizeof from, "%s/%u", dir, id);
-                snprintf(to, sizeof to, "%s/" SPOOL_QUEUE_DIR "/%u", conf.spool_dir, id);
-                if (rename(from, to) == 0) {
+                if (spool_task_requeue(conf.spool_dir, id, NULL) == 0) {
                         logmsg("task %u: its worker was interrupted; queued again (attempt %u of %u)",
                                id, attempts + 1, MAX_ATTEMPTS);
                         char task_dir[PATH_MAX];
@@ -167,9 +164,9 @@ static void recover_claims(void)
 static bool next_queued(task_id *out)
 {
         char dir[PATH_MAX];
-        snprintf(dir, sizeof dir, "%s/" SPOOL_QUEUE_DIR, conf.spool_dir);
-        DIR *d = opendir(dir);
-        if (!d)
+        DIR *d;
+        if (spool_dir_path(conf.spool_dir, SPOOL_QUEUE_DIR, dir, sizeof dir) < 0 ||
+            !(d = opendir(dir)))
                 return false;
         struct dirent *e;
         bool found = false;
@@ -204,10 +201,7 @@ static void start_task(task_id id)
         pid_t pid = fork();
         if (pid < 0) {
                 logmsg("task %u: cannot fork: %s; queued again", id, strerror(errno));
-                char from[PATH_MAX], to[PATH_MAX];
-                snprintf(from, sizeof from, "%s/" SPOOL_RUNNING_DIR "/%u", conf.spool_dir, id);
-                snprintf(to, sizeof to, "%s/" SPOOL_QUEUE_DIR "/%u", conf.spool_dir, id);
-                rename(from, to);
+                spool_task_requeue(conf.spool_dir, id, NULL);
                 return;
         }
         if (pid == 0) {
@@ -256,9 +250,9 @@ static void reap(void)
 static void expire_tasks(void)
 {
         char tasks[PATH_MAX];
-        snprintf(tasks, sizeof tasks, "%s/" SPOOL_TASKS_DIR, conf.spool_dir);
-        DIR *d = opendir(tasks);
-        if (!d)
+        DIR *d;
+        if (spool_dir_path(conf.spool_dir, SPOOL_TASKS_DIR, tasks, sizeof tasks) < 0 ||
+            !(d = opendir(tasks)))
                 return;
         time_t now = time(NULL);
         struct dirent *e;
@@ -416,7 +410,7 @@ int main(int argc, char **argv)
         int sfd = signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
         int ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
         char queue[PATH_MAX];
-        snprintf(queue, sizeof queue, "%s/" SPOOL_QUEUE_DIR, conf.spool_dir);
+        spool_dir_path(conf.spool_dir, SPOOL_QUEUE_DIR, queue, sizeof queue);
         if (sfd < 0 || ifd < 0 || inotify_add_watch(ifd, queue, IN_CREATE | IN_MOVED_TO) < 0) {
                 logmsg("cannot watch '%s': %s", queue, strerror(errno));
                 return 1;

@@ -15,6 +15,7 @@
 #include "coreinfo.h"
 #include "decompress.h"
 #include "exploitable.h"
+#include "fsutil.h"
 #include "gdb.h"
 #include "nevra.h"
 #include "release.h"
@@ -89,8 +90,9 @@ static void stage_done(struct task *t, const char *what)
 static int read_member(struct task *t, const char *name, char *buf, size_t len)
 {
         char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/%s", t->crash, name);
         size_t n;
+        if (path_format(path, sizeof path, "%s/%s", t->crash, name) < 0)
+                return -ENAMETOOLONG;
         int r = spool_read_file(path, buf, len, &n, NULL);
         if (r == -ENOENT) {
                 buf[0] = '\0';
@@ -106,8 +108,8 @@ static int read_member(struct task *t, const char *name, char *buf, size_t len)
 static bool file_exists(const char *dir, const char *name)
 {
         char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/%s", dir, name);
-        return access(path, F_OK) == 0;
+        return path_format(path, sizeof path, "%s/%s", dir, name) == 0 &&
+               access(path, F_OK) == 0;
 }
 
 /* coredump.xz or coredump.zst into coredump, at most `limit` bytes. */
@@ -121,9 +123,10 @@ static int decompress_core(struct task *t, struct error *err)
                 if (!file_exists(t->crash, forms[i].name))
                         continue;
                 char src[PATH_MAX], dst[PATH_MAX], tmp[PATH_MAX];
-                snprintf(src, sizeof src, "%s/%s", t->crash, forms[i].name);
-                snprintf(dst, sizeof dst, "%s/coredump", t->crash);
-                snprintf(tmp, sizeof tmp, "%s/.coredump.tmp", t->crash);
+                if (path_format(src, sizeof src, "%s/%s", t->crash, forms[i].name) < 0 ||
+                    path_format(dst, sizeof dst, "%s/coredump", t->crash) < 0 ||
+                    path_format(tmp, sizeof tmp, "%s/.coredump.tmp", t->crash) < 0)
+                        return error_set(err, ENAMETOOLONG, "task path too long: '%s'", t->crash);
                 struct decoder *d;
                 int r = decoder_new(forms[i].c, 80 * MIB, &d, err);
                 if (r < 0)
@@ -227,23 +230,6 @@ static int find_release(struct task *t, const char *arch, const char *package, c
 
 /* --- the root -------------------------------------------------------------- */
 
-static int make_dirs(const char *path)
-{
-        char buf[PATH_MAX];
-        snprintf(buf, sizeof buf, "%s", path);
-        for (char *p = buf + 1; *p; p++) {
-                if (*p != '/')
-                        continue;
-                *p = '\0';
-                if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-                        return -errno;
-                *p = '/';
-        }
-        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
-}
-
 /* The top-level links of a merged-/usr system (what Fedora's filesystem
  * package makes), so the paths a core names resolve in the root. */
 static void link_merged_usr(const char *root)
@@ -254,9 +240,9 @@ static void link_merged_usr(const char *root)
         };
         char path[PATH_MAX];
         for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
-                snprintf(path, sizeof path, "%s/%s", root, links[i][0]);
                 struct stat st;
-                if (lstat(path, &st) == 0)
+                if (path_format(path, sizeof path, "%s/%s", root, links[i][0]) < 0 ||
+                    lstat(path, &st) == 0)
                         continue;
                 if (symlink(links[i][1], path) < 0) {
                         /* A root without it still has the packaged paths. */
@@ -273,17 +259,16 @@ static void link_module_paths(struct task *t, const struct core_info *core)
                 char canon[PATH_MAX], at[PATH_MAX], target[PATH_MAX];
                 if (!p || p[0] != '/')
                         continue;
-                snprintf(at, sizeof at, "%s%s", t->root, p);
-                if (access(at, F_OK) == 0)
+                if (path_format(at, sizeof at, "%s%s", t->root, p) < 0 || access(at, F_OK) == 0)
                         continue;
                 path_canonical(p, canon, sizeof canon);
-                snprintf(target, sizeof target, "%s%s", t->root, canon);
-                if (access(target, F_OK) != 0)
+                if (path_format(target, sizeof target, "%s%s", t->root, canon) < 0 ||
+                    access(target, F_OK) != 0)
                         continue;
                 char dir[PATH_MAX];
-                snprintf(dir, sizeof dir, "%s", at);
+                memcpy(dir, at, sizeof dir);
                 *strrchr(dir, '/') = '\0';
-                if (make_dirs(dir) == 0 && symlink(target, at) == 0)
+                if (mkdir_parents(dir, 0755) == 0 && symlink(target, at) == 0)
                         tlog(t, "INFO", "Linked %s to %s in the root", p, canon);
         }
 }
@@ -311,8 +296,8 @@ static int analyze(struct task *t, struct crash *c, struct error *err)
         int r = decompress_core(t, err);
         if (r < 0)
                 return r;
-        snprintf(c->core_path, sizeof c->core_path, "%s/coredump", t->crash);
-        if (access(c->core_path, R_OK) != 0)
+        if (path_format(c->core_path, sizeof c->core_path, "%s/coredump", t->crash) < 0 ||
+            access(c->core_path, R_OK) != 0)
                 return error_set(err, ENOENT, "the crash data has no coredump");
         r = core_analyze(c->core_path, c->executable, &c->core, err);
         if (r < 0)
@@ -364,9 +349,14 @@ static int prepare(struct task *t, struct crash *c, struct error *err)
         tlog(t, "INFO", "%zu packages: %zu binary, %zu debuginfo, %zu debugsource and dwz",
              res.count, res.binaries, res.debuginfo, res.companions);
 
-        snprintf(t->root, sizeof t->root, "%s/roots/%u", t->env->conf->cache_dir, t->id);
+        if (path_format(t->root, sizeof t->root, "%s/roots/%u", t->env->conf->cache_dir, t->id) < 0) {
+                t->root[0] = '\0';
+                r = error_set(err, ENAMETOOLONG, "CacheDir '%s' is too long a path",
+                              t->env->conf->cache_dir);
+                goto out;
+        }
         remove_tree(t->root, NULL);
-        if ((r = make_dirs(t->root)) < 0) {
+        if ((r = mkdir_parents(t->root, 0755)) < 0) {
                 r = error_set_errno(err, -r, "cannot create the root '%s'", t->root);
                 goto out;
         }
@@ -376,10 +366,13 @@ static int prepare(struct task *t, struct crash *c, struct error *err)
                 struct repo_pkg_info pi;
                 repoindex_package(idx, res.packages[i], &pi);
                 char nevra[NEVRA_MAX], rpm[PATH_MAX], tree[PATH_MAX];
-                snprintf(nevra, sizeof nevra, "%s-%s%s%s-%s.%s", pi.name, pi.epoch,
-                         pi.epoch[0] ? ":" : "", pi.version, pi.release, pi.arch);
-                snprintf(rpm, sizeof rpm, "%s/%s/%s", t->env->conf->repo_dir, c->release_id,
-                         pi.location);
+                if (path_format(nevra, sizeof nevra, "%s-%s%s%s-%s.%s", pi.name, pi.epoch,
+                                pi.epoch[0] ? ":" : "", pi.version, pi.release, pi.arch) < 0 ||
+                    path_format(rpm, sizeof rpm, "%s/%s/%s", t->env->conf->repo_dir,
+                                c->release_id, pi.location) < 0) {
+                        r = error_set(err, ENAMETOOLONG, "path too long for package '%s'", pi.name);
+                        goto out;
+                }
                 bool extracted = false;
                 r = cache_get(t->env->cache, nevra, rpm, tree, sizeof tree, &extracted, err);
                 if (r < 0)
@@ -403,11 +396,12 @@ out:
 static int retrace(struct task *t, struct crash *c, struct error *err)
 {
         char output[PATH_MAX], exe[PATH_MAX], at[PATH_MAX];
-        snprintf(output, sizeof output, "%s/" TASK_BACKTRACE_FILE, t->dir);
+        if (path_format(output, sizeof output, "%s/" TASK_BACKTRACE_FILE, t->dir) < 0 ||
+            path_format(at, sizeof at, "%s%s", t->root, c->executable) < 0)
+                return error_set(err, ENAMETOOLONG, "task path too long: '%s'", t->dir);
         /* The executable as the root has it (/bin/x may be /usr/bin/x). */
-        snprintf(at, sizeof at, "%s%s", t->root, c->executable);
         if (access(at, F_OK) == 0)
-                snprintf(exe, sizeof exe, "%s", c->executable);
+                memcpy(exe, c->executable, strlen(c->executable) + 1);
         else
                 path_canonical(c->executable, exe, sizeof exe);
         struct gdb_job job = {
@@ -468,8 +462,8 @@ static void clean_up(struct task *t)
         static const char *const cores[] = { "coredump", "coredump.xz", "coredump.zst" };
         for (size_t i = 0; i < 3; i++) {
                 char p[PATH_MAX];
-                snprintf(p, sizeof p, "%s/%s", t->crash, cores[i]);
-                unlink(p);
+                if (path_format(p, sizeof p, "%s/%s", t->crash, cores[i]) == 0)
+                        unlink(p);
         }
         if (t->root[0])
                 remove_tree(t->root, NULL);
@@ -496,14 +490,15 @@ static int task_open(struct task *t, const struct worker_env *env, task_id id)
         spool_task_path(env->conf->spool_dir, id, NULL, t->dir, sizeof t->dir);
         spool_task_path(env->conf->spool_dir, id, TASK_CRASH_DIR, t->crash, sizeof t->crash);
         char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/" TASK_LOG_FILE, t->dir);
+        if (path_format(path, sizeof path, "%s/" TASK_LOG_FILE, t->dir) < 0)
+                return -ENAMETOOLONG;
         t->log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, TASK_FILE_MODE);
         if (t->log_fd < 0)
                 return -errno;
         fchmod(t->log_fd, TASK_FILE_MODE);
         char type[8];
-        snprintf(path, sizeof path, "%s/" TASK_TYPE_FILE, t->dir);
-        if (spool_read_file(path, type, sizeof type, NULL, NULL) == 0)
+        if (path_format(path, sizeof path, "%s/" TASK_TYPE_FILE, t->dir) == 0 &&
+            spool_read_file(path, type, sizeof type, NULL, NULL) == 0)
                 t->keep_environment = atoi(type) == TASK_TYPE_DEBUG;
         return 0;
 }

@@ -13,26 +13,28 @@ driven through tests/tools/fetch-tool:
   be reported naming the file;
 - RPM signatures against keys of our own (a throwaway GnuPG key, rpmbuild,
   rpmsign) and a real signed Fedora 16 package.
+
+The server, the recompression and the signing helpers are in
+tests/lib/repotools.py (test-reposync.py uses them too).
 """
 
 import glob
 import gzip
 import hashlib
-import http.server
 import lzma
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from rtest import ok, eq, diag, run_tests, free_port, TOP_BUILDDIR, TESTDATA  # noqa: E402
+from rtest import ok, eq, run_tests, free_port, TOP_BUILDDIR, TESTDATA  # noqa: E402
+from repotools import (Misbehaving, start_http_server, recompress, recompress_fix,  # noqa: E402
+                       gpg_key, rpmsign, gpg_stop)
 
 TOOL = os.path.join(TOP_BUILDDIR, "tests", "tools", "fetch-tool")
 FIXTURES = os.path.join(TESTDATA, "repodata-fixtures")
@@ -63,160 +65,6 @@ def jobs_of(lines):
 
 def sha256(data):
     return hashlib.sha256(data).hexdigest()
-
-
-# --- a misbehaving HTTP server ----------------------------------------------
-
-class Misbehaving:
-    """Serves self.files[name] (bytes) under /MODE/.../NAME:
-
-    /files/NAME          Range-aware (206, 416), keep-alive
-    /slow/NAME           as /files, 0.15 s before answering; counts concurrency
-    /status/CODE/NAME    always CODE
-    /fail500/K/NAME      500 for the first K requests, then as /files
-    /truncate/NAME       first request: full Content-Length, half the body,
-                         connection closed; then as /files
-    /stall/NAME          first request: half the body, then silence for 4 s
-    /norange/NAME        ignores Range: always 200 and the whole file
-    /corrupt-once/NAME   first request: one byte flipped; then as /files
-    /redirect/NAME       302 to /files/NAME
-    """
-
-    def __init__(self):
-        self.files = {}
-        self.requests = []              # (path, Range header or None)
-        self.counts = {}
-        self.lock = threading.Lock()
-        self.active = 0
-        self.max_active = 0
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                outer.handle(self)
-
-        class Server(http.server.ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request, client_address):
-                # Clients that give up on a connection (timeouts, a
-                # transfer aborted on purpose) are part of the tests.
-                if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-                    super().handle_error(request, client_address)
-
-        self.httpd = Server(("127.0.0.1", 0), Handler)
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self, path):
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def seen(self, path):
-        with self.lock:
-            return [r for p, r in self.requests if p == path]
-
-    def reset(self):
-        with self.lock:
-            self.requests.clear()
-            self.counts.clear()
-            self.max_active = 0
-
-    def handle(self, h):
-        path = h.path
-        rng = h.headers.get("Range")
-        with self.lock:
-            self.requests.append((path, rng))
-            n = self.counts[path] = self.counts.get(path, 0) + 1
-        parts = path.strip("/").split("/")
-        mode, name = parts[0], parts[-1]
-        data = self.files.get(name)
-        if mode == "status":
-            return self.send_status(h, int(parts[1]))
-        if data is None:
-            return self.send_status(h, 404)
-        if mode == "redirect":
-            h.send_response(302)
-            h.send_header("Location", f"/files/{name}")
-            h.send_header("Content-Length", "0")
-            h.end_headers()
-            return
-        if mode == "fail500" and n <= int(parts[1]):
-            return self.send_status(h, 500)
-        if mode == "truncate" and n == 1:
-            h.send_response(200)
-            h.send_header("Content-Length", str(len(data)))
-            h.end_headers()
-            h.wfile.write(data[:len(data) // 2])
-            h.wfile.flush()
-            h.close_connection = True
-            h.connection.shutdown(socket.SHUT_RDWR)
-            return
-        if mode == "stall" and n == 1:
-            h.send_response(200)
-            h.send_header("Content-Length", str(len(data)))
-            h.end_headers()
-            h.wfile.write(data[:len(data) // 2])
-            h.wfile.flush()
-            time.sleep(4)
-            h.close_connection = True
-            return
-        if mode == "corrupt-once" and n == 1:
-            bad = bytearray(data)
-            bad[len(bad) // 3] ^= 0xFF
-            return self.send_body(h, bytes(bad), None)
-        if mode == "norange":
-            rng = None
-        if mode == "slow":
-            with self.lock:
-                self.active += 1
-                self.max_active = max(self.max_active, self.active)
-            time.sleep(0.15)
-            try:
-                return self.send_body(h, data, rng)
-            finally:
-                with self.lock:
-                    self.active -= 1
-        return self.send_body(h, data, rng)
-
-    @staticmethod
-    def send_status(h, code):
-        body = f"status {code}\n".encode()
-        h.send_response(code)
-        h.send_header("Content-Length", str(len(body)))
-        h.end_headers()
-        h.wfile.write(body)
-
-    @staticmethod
-    def send_body(h, data, rng):
-        start = 0
-        if rng:
-            m = re.match(r"bytes=(\d+)-$", rng)
-            if m:
-                start = int(m.group(1))
-        if start >= len(data) and start > 0:
-            h.send_response(416)
-            h.send_header("Content-Range", f"bytes */{len(data)}")
-            h.send_header("Content-Length", "0")
-            h.end_headers()
-            return
-        if start:
-            h.send_response(206)
-            h.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-        else:
-            h.send_response(200)
-        h.send_header("Content-Length", str(len(data) - start))
-        h.end_headers()
-        h.wfile.write(data[start:])
 
 
 # --- downloads ----------------------------------------------------------------
@@ -287,6 +135,17 @@ def test_fetch(work):
            "403: not retried either")
         ok(rc != 0 and out[-1] == "result -2", "two failed jobs: fetch_run returns -2", out)
         ok(not os.path.exists(d("pkg0.rpm")) and leftovers() == [], "404: no file, no .part")
+
+        # A .part left from before, and the file is gone upstream: the
+        # Range request's 404 is final and the stale .part is removed.
+        clean()
+        with open(d("pkg0.rpm") + ".part", "wb") as f:
+            f.write(b"x" * 100)
+        rc, out, _ = tool("-r", 3, "-b", 50, "fetch", *job(srv.url("/status/404/pkg0.rpm"), "pkg0.rpm"))
+        eq(jobs_of(out).get(0), (False, 1, f"HTTP 404 for {srv.url('/status/404/pkg0.rpm')}"),
+           "404 to a Range request: not retried")
+        eq(srv.seen("/status/404/pkg0.rpm"), ["bytes=100-"], "404 to a Range request: one request")
+        eq(leftovers(), [], "404 to a Range request: the stale .part is removed")
 
         # 500 until the retries run out; back-off doubles (50 + 100 + 200 ms).
         clean()
@@ -508,54 +367,6 @@ def expected_packages(repo_dir):
     return sorted(lines)
 
 
-def recompress(src, dst, kind):
-    """A copy of the repository src whose primary is kind ("xz", "zst",
-    "plain"), with repomd.xml's checksum, size and location fixed."""
-    shutil.copytree(src, dst)
-    repomd_path = os.path.join(dst, "repodata", "repomd.xml")
-    repomd = open(repomd_path).read()
-    m = re.search(r'<data type="primary">.*?</data>', repomd, re.S)
-    block = m.group(0)
-    href = re.search(r'<location href="([^"]+)"', block).group(1)
-    raw = gzip.decompress(open(os.path.join(dst, href), "rb").read())
-    os.unlink(os.path.join(dst, href))
-    if kind == "xz":
-        data, suffix = lzma.compress(raw), ".xml.xz"
-    elif kind == "zst":
-        data = subprocess.run(["zstd", "-q", "-19", "-c"], input=raw, stdout=subprocess.PIPE,
-                              check=True).stdout
-        suffix = ".xml.zst"
-    else:
-        data, suffix = raw, ".xml"
-    ctype = re.search(r'<checksum type="([^"]+)">', block).group(1)
-    csum = hashlib.new({"sha": "sha1"}.get(ctype, ctype), data).hexdigest()
-    new_href = f"repodata/{csum}-primary{suffix}"
-    with open(os.path.join(dst, new_href), "wb") as f:
-        f.write(data)
-    new = re.sub(r'(<checksum type="[^"]+">)[0-9a-f]+(</checksum>)', rf"\g<1>{csum}\g<2>", block)
-    new = new.replace(href, new_href)
-    new = re.sub(r"<size>\d+</size>", f"<size>{len(data)}</size>", new)
-    with open(repomd_path, "w") as f:
-        f.write(repomd.replace(block, new))
-    return new_href
-
-
-def start_http_server(root):
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1",
-                             "--directory", root, str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc, port
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("python3 -m http.server did not start")
-
-
 def test_metadata(work):
     root = os.path.join(work, "repos")
     os.makedirs(root)
@@ -628,19 +439,6 @@ def test_metadata(work):
         proc.wait()
 
 
-def recompress_fix(repo, href):
-    """Fixes repomd.xml's primary checksum and size for the file at href."""
-    data = open(os.path.join(repo, href), "rb").read()
-    path = os.path.join(repo, "repodata", "repomd.xml")
-    repomd = open(path).read()
-    block = re.search(r'<data type="primary">.*?</data>', repomd, re.S).group(0)
-    new = re.sub(r'(<checksum type="([^"]+)">)[0-9a-f]+(</checksum>)',
-                 lambda m: m.group(1) + hashlib.new(m.group(2), data).hexdigest() + m.group(3), block)
-    new = re.sub(r"<size>\d+</size>", f"<size>{len(data)}</size>", new)
-    with open(path, "w") as f:
-        f.write(repomd.replace(block, new))
-
-
 # --- signatures -------------------------------------------------------------------
 
 SPEC = """Name: rtest-signed
@@ -657,27 +455,6 @@ echo hello > %{buildroot}/usr/share/rtest/hello.txt
 %files
 /usr/share/rtest/hello.txt
 """
-
-
-def gpg_key(home, name):
-    os.makedirs(home, mode=0o700)
-    params = (f"%no-protection\nKey-Type: RSA\nKey-Length: 2048\nName-Real: {name}\n"
-              f"Name-Email: {name}@retrace.invalid\nExpire-Date: 0\n%commit\n")
-    env = dict(os.environ, GNUPGHOME=home)
-    subprocess.run(["gpg", "--batch", "--gen-key"], input=params.encode(), env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return subprocess.run(["gpg", "--armor", "--export", f"{name}@retrace.invalid"], env=env,
-                          check=True, stdout=subprocess.PIPE).stdout
-
-
-def rpmsign(path, home, name):
-    env = dict(os.environ, GNUPGHOME=home)
-    p = subprocess.run(["rpmsign", "--addsign", "--define", f"_gpg_name {name}@retrace.invalid",
-                        "--define", f"_gpg_path {home}", "--define",
-                        f"__gpg {shutil.which('gpg')}", path],
-                       env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    if p.returncode != 0:
-        raise RuntimeError("rpmsign failed: " + p.stdout.decode(errors="replace"))
 
 
 def test_signatures(work):
@@ -714,6 +491,12 @@ def test_signatures(work):
         data[-20] ^= 0xFF               # in the compressed payload
         with open(pkgs["tampered"], "wb") as f:
             f.write(data)
+        hdr = os.path.join(sig, "tampered-header.rpm")
+        data = bytearray(open(pkgs["signed"], "rb").read())
+        at = data.index(b"A package to sign.")
+        data[at] = ord("a")             # the description, in the signed header
+        with open(hdr, "wb") as f:
+            f.write(data)
         truncated = os.path.join(sig, "truncated.rpm")
         with open(truncated, "wb") as f:
             f.write(open(pkgs["signed"], "rb").read()[:3000])
@@ -738,6 +521,9 @@ def test_signatures(work):
         ok(r.startswith(f"refused code=1: package '{pkgs['tampered']}' has a bad signature or digest") and
            "Payload" in r and "BAD" in r,
            "signature: a tampered payload is refused (bad payload digest)", r)
+        r = verify(ours, hdr)
+        ok(r.startswith(f"refused code=1: package '{hdr}' has a bad signature or digest") and "BAD" in r,
+           "signature: a tampered header is refused (bad header digest)", r)
         eq(verify([key_files["other"], key_files["ours"]], pkgs["other"]), f"ok {pkgs['other']}",
            "signature: several key files, the other key is one of them")
         eq(verify([both], pkgs["signed"]), f"ok {pkgs['signed']}",
@@ -776,9 +562,7 @@ def test_signatures(work):
            "readable: a truncated package and a non-package are refused (-EINVAL)", out)
     finally:
         for h in homes.values():
-            if os.path.isdir(h):
-                subprocess.run(["gpgconf", "--kill", "all"], env=dict(os.environ, GNUPGHOME=h),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            gpg_stop(h)
 
 
 def main():

@@ -1106,6 +1106,16 @@ static void test_incremental(void **state)
         set_nevra(&n, "libICE", "", "1.0.9", "2.el7", "x86_64");
         assert_true(repoindex_has_package(now, &n));
         assert_int_equal(repoindex_package_count(now), 3);
+        /* file lists and provides of the new package and of the ones kept
+         * from packages.solv alike */
+        assert_int_equal(repoindex_find_path(now, "/usr/lib64/libICE.so.6.3.0", NULL, 0), 1);
+        assert_int_equal(repoindex_find_path(now, "/usr/bin/sshpass", NULL, 0), 1);
+        assert_int_equal(repoindex_find_build_id(now, "9592f5c2b0e63d8f8ebcb9c099dd3c10e058ddbd",
+                                                 BUILD_ID_DEBUG, NULL, 0), 0);
+        assert_int_equal(repoindex_find_build_id(now, "de412ea6c4b961388c2b51f54e3c78f5e800b8ae",
+                                                 BUILD_ID_BINARY, NULL, 0), 1);
+        assert_int_equal(repoindex_find_build_id(now, "de412ea6c4b961388c2b51f54e3c78f5e800b8ae",
+                                                 BUILD_ID_DEBUG, NULL, 0), 1);
 
         /* A removed file drops its package, without reading anything. */
         path_of(path, sizeof path, "%s/libICE-1.0.9-2.el7.x86_64.rpm", pkg_dir);
@@ -1143,6 +1153,16 @@ static void test_incremental(void **state)
         struct repo_pkg_info info;
         repoindex_package(now, out[0], &info);
         assert_string_equal(info.location, "Packages/copy.rpm");
+        /* after five generations, each made from the one before */
+        repo_pkg by_path;
+        assert_int_equal(repoindex_find_path(now, "/usr/lib64/libICE.so.6.3.0", &by_path, 1), 1);
+        assert_int_equal(by_path, out[0]);
+        assert_int_equal(repoindex_find_path(now, "/usr/bin/sshpass", NULL, 0), 1);
+        assert_int_equal(repoindex_find_path(now, "/usr/lib/debug/.build-id/de/"
+                                             "412ea6c4b961388c2b51f54e3c78f5e800b8ae.debug",
+                                             NULL, 0), 1);
+        assert_int_equal(repoindex_find_build_id(now, "de412ea6c4b961388c2b51f54e3c78f5e800b8ae",
+                                                 BUILD_ID_DEBUG, NULL, 0), 1);
         repoindex_free(now);
 
         /* Everything gone: an empty release, still supported. */
@@ -1210,12 +1230,13 @@ static void test_corrupt_package_keeps_old_index(void **state)
                 const char *file;
                 size_t len;     /* of the real RPM; 0 = content below */
                 const char *content;
+                const char *why;
         } bads[] = {
-                { "broken-1.0-1.fc32.x86_64.rpm", 0, "not an rpm at all\n" },
-                { "empty-1.0-1.fc32.x86_64.rpm", 0, "" },
-                { "truncated-1.0-1.fc32.x86_64.rpm", 200, NULL },
-                { "truncated-1.0-1.fc32.x86_64.rpm", 96, NULL },
-                { "truncated-1.0-1.fc32.x86_64.rpm", 5000, NULL },
+                { "broken-1.0-1.fc32.x86_64.rpm", 0, "not an rpm at all\n", "not a rpm" },
+                { "empty-1.0-1.fc32.x86_64.rpm", 0, "", "not a rpm" },
+                { "truncated-1.0-1.fc32.x86_64.rpm", 96, NULL, "not a rpm" },
+                { "truncated-1.0-1.fc32.x86_64.rpm", 200, NULL, "cut short in its signature" },
+                { "truncated-1.0-1.fc32.x86_64.rpm", 5000, NULL, "cut short in its header" },
         };
         for (size_t i = 0; i < N_ELEMENTS(bads); i++) {
                 /* a good new package next to it, read before it */
@@ -1236,6 +1257,7 @@ static void test_corrupt_package_keeps_old_index(void **state)
                         fail_msg("update with %s (%zu bytes): %d '%s'", bads[i].file,
                                  bads[i].len, r, err.msg);
                 check_message(&err, "cannot index package '", bads[i].file, bads[i].file);
+                check_message(&err, NULL, bads[i].why, bads[i].file);
                 assert_int_equal(noise, 0);
                 assert_int_equal(st.added, 0);          /* stats only on success */
 
@@ -1531,7 +1553,8 @@ static void test_damaged_tables(void **state)
         memset(buf, 0xff, len);
         assert_int_equal(open_damaged(release, tbl, buf, len, false), -EBADMSG);
 
-        /* The header and the sections it describes, one field at a time. */
+        /* The header and the sections it describes, one field at a time:
+         * refused at open. */
         struct mutation {
                 size_t off;
                 int width;      /* 4 or 8 */
@@ -1552,15 +1575,6 @@ static void test_damaged_tables(void **state)
                 { (size_t)(str_off + nstr - 1), 4, 0x41 },
                 { (size_t)str_off, 4, 0x41 },
                 { H_SECTION(SEC_STRINGS) + 8, 8, 0 },
-                /* a package's string, flags, companion range */
-                { (size_t)pkg_off, 4, (uint32_t)nstr },
-                { (size_t)(pkg_off + PKG_SIZE * 4 + 20), 4, UINT32_MAX },
-                { (size_t)(pkg_off + PKG_FLAGS), 4, 2 },
-                { (size_t)(pkg_off + PKG_COMPANIONS), 4, (uint32_t)ncomp + 1 },
-                { (size_t)(pkg_off + PKG_NCOMPANIONS), 4, UINT32_MAX },
-                /* a companion past the package table */
-                { (size_t)comp_off, 4, (uint32_t)npkg },
-                { (size_t)comp_off, 4, UINT32_MAX },
         };
         for (size_t i = 0; i < N_ELEMENTS(muts); i++) {
                 memcpy(buf, good, len);
@@ -1571,6 +1585,59 @@ static void test_damaged_tables(void **state)
                 if (open_damaged(release, tbl, buf, len, false) != -EBADMSG)
                         fail_msg("mutation %zu (at %zu) accepted", i, muts[i].off);
         }
+
+        /* Entries are checked when used (open stays O(1)): a string outside
+         * its section reads as "", a package index outside the table is
+         * skipped, unknown flags are ignored. The next update finds the
+         * damage and writes a sound generation, reading no RPM. */
+        /* by location: libxcrypt, -compat, -compat-debuginfo, -debuginfo, sshpass */
+        const struct {
+                size_t off;
+                uint32_t value;
+                uint32_t pkg;                   /* then looks like this */
+                const char *name, *location;
+                bool debuginfo;
+                size_t companions;
+        } entries[] = {
+                { (size_t)pkg_off, (uint32_t)nstr, 0, "",
+                  "Packages/libxcrypt-4.4.18-3.el9.x86_64.rpm", false, 0 },
+                { (size_t)(pkg_off + PKG_SIZE * 4 + 20), UINT32_MAX, 4, "sshpass", "", false, 0 },
+                { (size_t)(pkg_off + PKG_SIZE * 2 + PKG_FLAGS), 2, 2,
+                  "libxcrypt-compat-debuginfo",
+                  "Packages/libxcrypt-compat-debuginfo-4.4.18-3.el9.x86_64.rpm", false, 1 },
+                { (size_t)(pkg_off + PKG_SIZE * 2 + PKG_COMPANIONS), (uint32_t)ncomp + 1, 2,
+                  "libxcrypt-compat-debuginfo",
+                  "Packages/libxcrypt-compat-debuginfo-4.4.18-3.el9.x86_64.rpm", true, 0 },
+                { (size_t)(pkg_off + PKG_SIZE * 2 + PKG_NCOMPANIONS), UINT32_MAX, 2,
+                  "libxcrypt-compat-debuginfo",
+                  "Packages/libxcrypt-compat-debuginfo-4.4.18-3.el9.x86_64.rpm", true, 0 },
+                { (size_t)comp_off, (uint32_t)npkg, 2, "libxcrypt-compat-debuginfo",
+                  "Packages/libxcrypt-compat-debuginfo-4.4.18-3.el9.x86_64.rpm", true, 0 },
+                { (size_t)comp_off, UINT32_MAX, 2, "libxcrypt-compat-debuginfo",
+                  "Packages/libxcrypt-compat-debuginfo-4.4.18-3.el9.x86_64.rpm", true, 0 },
+        };
+        for (size_t i = 0; i < N_ELEMENTS(entries); i++) {
+                memcpy(buf, good, len);
+                put32(buf, entries[i].off, entries[i].value);
+                assert_int_equal(open_damaged(release, tbl, buf, len, true), 0);
+                struct repoindex *idx = open_index(repo_dir, release);
+                struct repo_pkg_info info;
+                repoindex_package(idx, entries[i].pkg, &info);
+                repo_pkg comp[4];
+                size_t nc = repoindex_debug_companions(idx, entries[i].pkg, comp, 4);
+                if (strcmp(info.name, entries[i].name) != 0 ||
+                    strcmp(info.location, entries[i].location) != 0 ||
+                    nc != entries[i].companions || info.debuginfo != entries[i].debuginfo)
+                        fail_msg("entry mutation %zu: package %u is '%s' at '%s' with %zu "
+                                 "companions", i, entries[i].pkg, info.name, info.location, nc);
+                repoindex_free(idx);
+                update(repo_dir, release, 0, 0, 5);
+                idx = open_index(repo_dir, release);
+                repoindex_package(idx, entries[i].pkg, &info);
+                assert_true(info.name[0] && info.location[0]);
+                repoindex_free(idx);
+        }
+
         /* Every section: past the end, misaligned, inside the header, too
          * many entries, counts that overflow. */
         for (int s = 0; s < 7; s++) {
@@ -1604,6 +1671,10 @@ static void test_damaged_tables(void **state)
         struct repoindex *idx = open_index(repo_dir, release);
         assert_int_equal(repoindex_find_path(idx, "/usr/bin/sshpass", NULL, 0), 0);
         exercise(idx);
+        repoindex_free(idx);
+        update(repo_dir, release, 0, 0, 5);
+        idx = open_index(repo_dir, release);
+        assert_int_equal(repoindex_find_path(idx, "/usr/bin/sshpass", NULL, 0), 1);
         repoindex_free(idx);
 
         /* Random damage: refused or answered, never a crash (run this under
