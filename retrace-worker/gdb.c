@@ -740,12 +740,12 @@ int gdb_retrace(const struct gdb_job *job, struct gdb_result *result, struct err
          * it) said: later sections are skipped when nothing loaded. */
         char rq[QUOTE_SIZE(160)];
         error_quote_n(f.last[0] ? f.last : "(no output)", SIZE_MAX, 160, rq);
-        if (!strncmp(f.last, "bwrap: ", 7) || !strncmp(f.last, "retrace: ", 9)) {
-                if (geteuid() == 0)
-                        return error_set(err, EIO, "the sandbox for gdb failed to start: '%s' "
-                                         "(it runs as uid %d, which must be able to read the "
-                                         "root and the core)", rq, GDB_SANDBOX_UID);
-                return error_set(err, EIO, "the sandbox for gdb failed to start: '%s'", rq);
-        }
-        return error_set(err, EINVAL, "gdb could not load the core: '%s'", rq);
+        char hint[128] = "";
+        if (geteuid() == 0 && strstr(f.last, "Permission denied"))
+                snprintf(hint, sizeof hint, " (gdb runs as uid %d, which must be able to read "
+                         "the root and the core)", GDB_SANDBOX_UID);
+        if (!strncmp(f.last, "bwrap: ", 7) || !strncmp(f.last, "retrace: ", 9))
+                return error_set(err, EIO, "the sandbox for gdb failed to start: '%s'%s", rq,
+                                 hint);
+        return error_set(err, EINVAL, "gdb could not load the core: '%s'%s", rq, hint);
 }

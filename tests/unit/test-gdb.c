@@ -785,6 +785,52 @@ static void test_hostile_root(void **state)
 
 /* --- the sandbox itself --------------------------------------------------------- */
 
+/* The argv itself: every safety option there, the job's files only
+ * read-only, the command after "--"; too long a command refused. */
+static void test_sandbox_argv(void **state)
+{
+        (void)state;
+        struct gdb_sandbox sb = { "/some/root", "/some/core", "/some/cmd" };
+        const char *cmd[] = { "gdb", "-batch", NULL };
+        struct gdb_sandbox_argv a;
+        struct error err = { 0, "" };
+        if (gdb_sandbox_argv(&sb, cmd, &a, &err) < 0)
+                fail_msg("%s", err.msg);
+        char joined[8192] = "";
+        for (size_t i = 0; i < a.argc; i++) {
+                assert_non_null(a.argv[i]);
+                size_t used = strlen(joined);
+                snprintf(joined + used, sizeof joined - used, "%s%s", i ? " " : "", a.argv[i]);
+        }
+        assert_null(a.argv[a.argc]);
+        print_message("%s\n", joined);
+        const char *must[] = {
+                " --unshare-all ", " --unshare-user ", " --disable-userns ",
+                " --die-with-parent ", " --new-session ", " --cap-drop ALL ", " --clearenv ",
+                " --setenv PATH /usr/bin:/bin ", " --setenv HOME /tmp ",
+                " --ro-bind /usr /usr ", " --proc /proc ", " --dev /dev ",
+                " --size 67108864 --tmpfs /tmp ",
+                " --ro-bind /some/root " GDB_SANDBOX_ROOT " ",
+                " --ro-bind /some/core " GDB_SANDBOX_CORE " ",
+                " --ro-bind /some/cmd " GDB_SANDBOX_CMD " ",
+                " --remount-ro / ", " --chdir " GDB_SANDBOX_ROOT " -- gdb -batch",
+        };
+        for (size_t i = 0; i < N_ELEMENTS(must); i++)
+                if (!strstr(joined, must[i]))
+                        fail_msg("no '%s' in %s", must[i], joined);
+        assert_null(strstr(joined, " --bind "));
+        assert_null(strstr(joined, " --dev-bind "));
+        assert_null(strstr(joined, " --share-net"));
+        assert_string_equal(a.argv[a.argc - 1], "-batch");
+
+        const char *many[GDB_SANDBOX_ARGV_MAX + 1];
+        for (size_t i = 0; i < GDB_SANDBOX_ARGV_MAX; i++)
+                many[i] = "x";
+        many[GDB_SANDBOX_ARGV_MAX] = NULL;
+        assert_int_equal(gdb_sandbox_argv(&sb, many, &a, &err), -E2BIG);
+        check_message(&err, "cannot run the sandbox: more than", NULL, "many");
+}
+
 static const char probe[] =
         "echo uid $(id -u) gid $(id -g)\n"
         "grep -E '^Cap(Eff|Prm|Bnd):' /proc/self/status\n"
@@ -1042,6 +1088,7 @@ int main(void)
                 cmocka_unit_test(test_timeout),
                 cmocka_unit_test(test_output_cap),
                 cmocka_unit_test(test_hostile_root),
+                cmocka_unit_test(test_sandbox_argv),
                 cmocka_unit_test(test_sandbox),
                 cmocka_unit_test(test_sandbox_limits),
                 cmocka_unit_test(test_leaves_nothing),
