@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "fsutil.h"
 #include "spool.h"
 
 #define PACKAGES_DIR "packages"
@@ -1316,30 +1317,10 @@ static int link_dir(struct linker *l, int src, int dst, unsigned depth)
         return r;
 }
 
-/* mkdir -p */
-static int make_path(const char *path)
-{
-        char buf[PATH_MAX];
-        if (strlen(path) >= sizeof buf)
-                return -ENAMETOOLONG;
-        strcpy(buf, path);
-        for (char *p = buf + 1;; p++) {
-                if (*p && *p != '/')
-                        continue;
-                char saved = *p;
-                *p = '\0';
-                if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-                        return -errno;
-                if (!saved)
-                        return 0;
-                *p = saved;
-        }
-}
-
 int root_add_package(const char *root, const char *tree, struct error *err)
 {
         struct linker l = { .root = root, .tree = tree, .err = err };
-        int r = make_path(root);
+        int r = mkdir_parents(root, 0755);
         if (r < 0)
                 return error_set_errno(err, -r, "cannot create the root '%s'", root);
         int dst = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -268,7 +268,8 @@ def test_versions(work, site):
            "v1: repodata/ made by createrepo_c for dnf")
         ok(no_progress_escapes(r.err), "v1: stderr is not a terminal: plain lines, no redraw", r)
         ok(any(re.match(rf"{rel} crasher: \d+/5 packages, .* of .*, .*/s, .* left$", x)
-               for x in r.err.splitlines()), "v1: a plain progress line (packages, bytes, rate, time left)", r)
+               for x in r.err.splitlines()),
+           "v1: a plain progress line (packages, bytes, rate, time left)", r)
         eq(r.summary(), (1, 1, 0, 0, 5, 0), "v1: the summary line ends stderr and counts 5 packages")
         ok(f"{rel} crasher: 5 packages upstream, 5 to download" in r.err,
            "v1: says how many packages are to download", r)
@@ -354,32 +355,43 @@ def test_bad_bytes(work, site):
            "a truncated download is resumed with a Range request")
         eq(site.incoming(rel), [], "nothing left in incoming/")
 
-        # Bytes that never match: refused, the rest in place, fetched next run.
+        # Bytes that never match, a body always cut short: refused, the rest
+        # in place, fetched (resumed) by the next run.
         rel2 = "fedora-38-x86_64"
-        srv.modes = {libs: "corrupt"}
+        srv.modes = {libs: "corrupt", dbg: "cut"}
         srv.reset()
         site.set_repos({"bad.repo": repo_text("bad", srv.url("/files/"), rel2)})
         r = site.sync()
         url = srv.url(f"/files/Packages/{libs}")
-        eq(r.rc, 1, "checksum never matches: exit 1")
+        eq(r.rc, 1, "checksum never matches, body always cut short: exit 1")
         ok(re.search(rf"{rel2} bad: .*{re.escape(url)}.*checksum mismatch", r.err) or
            re.search(rf"{rel2} bad: .*checksum mismatch.*{re.escape(url)}", r.err),
            "checksum never matches: the error names the repository, the URL and the mismatch", r)
+        ok(re.search(rf"{rel2} bad: .*{re.escape(srv.url('/files/Packages/' + dbg))}", r.err),
+           "body always cut short: the error names the repository and the URL", r)
         eq(len(srv.seen(f"/files/Packages/{libs}")), 2, "checksum never matches: tried 1 + Retries times")
-        eq(site.packages(rel2), sorted(set(names(V1)) - {libs}),
-           "checksum never matches: the package is not in Packages/, the other four are")
-        eq(site.incoming(rel2), [], "checksum never matches: no .part left")
+        eq(site.packages(rel2), sorted(set(names(V1)) - {libs, dbg}),
+           "checksum never matches, body cut short: neither is in Packages/, the other three are")
+        eq(site.incoming(rel2), [dbg + ".part"],
+           "the mismatching download is deleted, the cut one kept as .part to resume")
+        half = len(srv.files[dbg]) // 2
+        eq(os.path.getsize(os.path.join(site.release_dir(rel2), ".reposync", "incoming", dbg + ".part")),
+           half, "the .part holds what arrived")
         eq(site.query("nevra", rel2, f"crasher-1.0-1.fc40.{ARCH}"), [f"crasher-1.0-1.fc40.{ARCH}"],
-           "checksum never matches: what arrived is indexed")
-        eq(r.summary(), (1, 1, 0, 1, 4, 1),
-           "checksum never matches: the summary counts the repository as failed, 4 packages and 1 failed")
+           "what arrived is indexed")
+        eq(r.summary(), (1, 1, 0, 1, 3, 2),
+           "the summary counts the repository as failed, 3 packages and 2 failed")
         srv.modes = {}
         srv.reset()
         r = site.sync()
         eq(r.rc, 0, "the next run, upstream fixed: exit 0")
-        eq([n for n in srv.names_seen() if n.endswith(".rpm")], [libs],
-           "the next run fetches the missing package only (the failed sync's repomd.xml was not remembered)")
+        eq(sorted(n for n in srv.names_seen() if n.endswith(".rpm")), sorted([libs, dbg]),
+           "the next run fetches the missing packages only (the failed sync's repomd.xml was not remembered)")
+        eq(srv.seen(f"/files/Packages/{dbg}"), [f"bytes={half}-"],
+           "the next run resumes the .part with a Range request")
         eq(site.packages(rel2), names(V1), "the next run completes the release")
+        eq(packages_verify(site, rel2, srv.files), [], "the next run: each package matches its checksum")
+        eq(site.incoming(rel2), [], "the next run: nothing left in incoming/")
     finally:
         srv.stop()
 
@@ -401,7 +413,10 @@ def test_compression(work, site):
     try:
         repos = {f"{k}.repo": repo_text(f"up-{k}", f"http://127.0.0.1:{port}/{k}/", rel)
                  for k, rel in releases.items() if k != "file"}
-        repos["file.repo"] = repo_text("up-file", f"file://{os.path.join(root, 'zst')}", releases["file"])
+        # $releasever and $basearch expand from the release id.
+        shutil.copytree(os.path.join(root, "zst"), os.path.join(root, "f", "34", "x86_64"))
+        repos["file.repo"] = repo_text("up-file", f"file://{root}/f/$releasever/$basearch/",
+                                       releases["file"])
         # Real Fedora 16 metadata (sha1 checksums) and package, through file://.
         repos["f16.repo"] = repo_text("f16", f"file://{F16_REPO}", "fedora-16-i386")
         site.set_repos(repos)
@@ -409,7 +424,8 @@ def test_compression(work, site):
         had = set(os.listdir(site.repo))
         r = site.sync("--release", releases["xz"])
         eq(r.rc, 0, "--release: exit 0")
-        eq(sorted(set(os.listdir(site.repo)) - had), [releases["xz"]], "--release: only that release was synced")
+        eq(sorted(set(os.listdir(site.repo)) - had), [releases["xz"]],
+           "--release: only that release was synced")
         eq(r.summary()[:2], (1, 1), "--release: one release, one repository in the summary")
 
         r = site.sync()
@@ -492,8 +508,8 @@ def test_failures(work, site, rel):
         eq(site.index_target(fresh), None, "a new release, its server down: no index, so not announced")
         site.set_repos({"main.repo": repo_text("crasher", srv.url("/files/"), fresh)})
         r = site.sync()
-        eq((r.rc, site.query("nevra", fresh, f"crasher-1.0-1.fc40.{ARCH}")), (0, [f"crasher-1.0-1.fc40.{ARCH}"]),
-           "a new release, its server back: synced and indexed")
+        eq((r.rc, site.query("nevra", fresh, f"crasher-1.0-1.fc40.{ARCH}")),
+           (0, [f"crasher-1.0-1.fc40.{ARCH}"]), "a new release, its server back: synced and indexed")
 
         # repomd.xml that does not parse.
         srv.modes = {}
@@ -642,11 +658,15 @@ def test_concurrent(work, site):
         first = site.start()
         try:
             ok(wait_for(lambda: srv.holding), "two syncs: the first is downloading")
+            # The second also feeds another release, which it syncs.
+            other = "centos-11-x86_64"
+            site.write_repo("d.repo", repo_text("d", f"file://{up}", other))
             r = site.sync()
             eq(r.rc, 3, "two syncs at once: the second exits 3")
             lock = os.path.join(site.release_dir(rel), ".lock")
-            ok(lock in r.err and "another retrace-reposync" in r.err,
-               "two syncs at once: the message names the lock", r)
+            ok(lock in r.err and "another retrace-reposync" in r.err and "skipped" in r.err,
+               "two syncs at once: the message names the lock and says the release was skipped", r)
+            eq(site.packages(other), names(V1), "two syncs at once: the second syncs the other release")
             r = site.sync("--import", imp, "--release", rel)
             eq(r.rc, 3, "an import while a sync runs: exit 3")
             ok(rel in r.err and "lock" in r.err, "an import while a sync runs: says the lock is held", r)
@@ -698,7 +718,8 @@ def test_gpgcheck(work, site):
             eq(r.rc, 1, f"gpgcheck=1, key by {how}: exit 1 (three packages refused)")
             eq(site.packages(rel), good, f"gpgcheck=1, key by {how}: only the packages signed with "
                "the repository's key are in Packages/")
-            eq(site.incoming(rel), [], f"gpgcheck=1, key by {how}: the refused ones are not left in incoming/")
+            eq(site.incoming(rel), [],
+               f"gpgcheck=1, key by {how}: the refused ones are not left in incoming/")
             for n, why in (("crasher-libs", "is not signed"),
                            ("crasher-debuginfo", "signed with a key that is not among the repository's keys"),
                            ("crasher-debugsource", "bad signature or digest")):
@@ -724,8 +745,9 @@ def test_gpgcheck(work, site):
         # The real Fedora 16 package is signed with Fedora's key, which the
         # repository's own repomd.xml.key is not.
         rel = "fedora-16-x86_64"
+        key = f"file://{F16_REPO}/repodata/repomd.xml.key"
         site.set_repos({"f16.repo": repo_text("f16", f"file://{F16_REPO}", rel,
-                                              f"gpgcheck = 1\ngpgkey = file://{F16_REPO}/repodata/repomd.xml.key\n")})
+                                              f"gpgcheck = 1\ngpgkey = {key}\n")})
         r = site.sync()
         ok(r.rc == 1 and "filesystem-2.4.44-1.fc16.i686.rpm" in r.err and "067f00b6a82ba4b7" in r.err.lower(),
            "gpgcheck=1: the real F16 package, signed with a key not given, is refused naming the key", r)
@@ -921,27 +943,39 @@ def check_real_index(site, rel, how):
     def q(*args):
         return site.query(args[0], rel, *args[1:])
 
-    eq(q("nevra", "sshpass-1.07-1.fc34.x86_64"), ["sshpass-1.07-1.fc34.x86_64"], f"{how}: real RPMs: a NEVRA query")
-    eq(q("build-id", "de412ea6c4b961388c2b51f54e3c78f5e800b8ae", "binary"), ["sshpass-1.07-1.fc34.x86_64"],
-       f"{how}: real RPMs: sshpass's build-id (fc34 /usr/lib/.build-id link) finds sshpass")
-    eq(q("build-id", "de412ea6c4b961388c2b51f54e3c78f5e800b8ae", "debug"), ["sshpass-debuginfo-1.07-1.fc34.x86_64"],
-       f"{how}: real RPMs: ... and as a debug build-id finds sshpass-debuginfo")
-    eq(q("build-id", "39f38736b31f3c9037e0fe5079d5a3e1ec89a6f4", "debug"), ["spice-debuginfo-0.12.8-1.el7.x86_64"],
-       f"{how}: real RPMs: libspice-server's build-id finds spice-debuginfo, named after its source package")
-    eq(q("path", "/usr/lib64/libspice-server.so.1.10.1"), ["spice-server-0.12.8-1.el7.x86_64"],
-       f"{how}: real RPMs: a path query finds spice-server")
-    eq(q("path", "/usr/bin/sshpass"), ["sshpass-1.07-1.fc34.x86_64"], f"{how}: real RPMs: /usr/bin/sshpass")
-    eq(q("path", "/usr/lib64/libICE.so.6.3.0"), ["libICE-1.0.6-1.el6.x86_64", "libICE-1.0.9-2.el7.x86_64"],
-       f"{how}: real RPMs: a path shipped by two versions gives both")
-    eq(q("companions", "libxcrypt-compat-debuginfo-4.4.18-3.el9.x86_64"), ["libxcrypt-debuginfo-4.4.18-3.el9.x86_64"],
-       f"{how}: real RPMs: libxcrypt-compat-debuginfo needs libxcrypt-debuginfo (dwz)")
-    eq(q("path", "/usr/lib/debug/.dwz/libxcrypt-4.4.18-3.el9.x86_64"), ["libxcrypt-debuginfo-4.4.18-3.el9.x86_64"],
-       f"{how}: real RPMs: the dwz file is libxcrypt-debuginfo's")
-    eq(q("build-id", "6ce4e5eb200e61d07398af52f8bcb316cf8466e0", "debug"), ["libxcrypt-debuginfo-4.4.18-3.el9.x86_64"],
-       f"{how}: real RPMs: the debuginfo(build-id) provide of libxcrypt-debuginfo")
-    eq(q("nevra", "spice-debuginfo-0.12.8-1.el7"), ["spice-debuginfo-0.12.8-1.el7.x86_64"],
-       f"{how}: real RPMs: spice-debuginfo by NEVR")
-    eq(q("nevra", "ngircd-22-2.fc22"), [], f"{how}: real RPMs: a package not imported is not found")
+    cases = [
+        (("nevra", "sshpass-1.07-1.fc34.x86_64"), ["sshpass-1.07-1.fc34.x86_64"],
+         "a NEVRA query"),
+        (("build-id", "de412ea6c4b961388c2b51f54e3c78f5e800b8ae", "binary"),
+         ["sshpass-1.07-1.fc34.x86_64"],
+         "sshpass's build-id (fc34 /usr/lib/.build-id link) finds sshpass"),
+        (("build-id", "de412ea6c4b961388c2b51f54e3c78f5e800b8ae", "debug"),
+         ["sshpass-debuginfo-1.07-1.fc34.x86_64"],
+         "... and as a debug build-id finds sshpass-debuginfo"),
+        (("build-id", "39f38736b31f3c9037e0fe5079d5a3e1ec89a6f4", "debug"),
+         ["spice-debuginfo-0.12.8-1.el7.x86_64"],
+         "libspice-server's build-id finds spice-debuginfo, named after its source package"),
+        (("path", "/usr/lib64/libspice-server.so.1.10.1"), ["spice-server-0.12.8-1.el7.x86_64"],
+         "a path query finds spice-server"),
+        (("path", "/usr/bin/sshpass"), ["sshpass-1.07-1.fc34.x86_64"], "/usr/bin/sshpass"),
+        (("path", "/usr/lib64/libICE.so.6.3.0"),
+         ["libICE-1.0.6-1.el6.x86_64", "libICE-1.0.9-2.el7.x86_64"],
+         "a path shipped by two versions gives both"),
+        (("companions", "libxcrypt-compat-debuginfo-4.4.18-3.el9.x86_64"),
+         ["libxcrypt-debuginfo-4.4.18-3.el9.x86_64"],
+         "libxcrypt-compat-debuginfo needs libxcrypt-debuginfo (dwz)"),
+        (("path", "/usr/lib/debug/.dwz/libxcrypt-4.4.18-3.el9.x86_64"),
+         ["libxcrypt-debuginfo-4.4.18-3.el9.x86_64"],
+         "the dwz file is libxcrypt-debuginfo's"),
+        (("build-id", "6ce4e5eb200e61d07398af52f8bcb316cf8466e0", "debug"),
+         ["libxcrypt-debuginfo-4.4.18-3.el9.x86_64"],
+         "the debuginfo(build-id) provide of libxcrypt-debuginfo"),
+        (("nevra", "spice-debuginfo-0.12.8-1.el7"), ["spice-debuginfo-0.12.8-1.el7.x86_64"],
+         "spice-debuginfo by NEVR"),
+        (("nevra", "ngircd-22-2.fc22"), [], "a package not in the release is not found"),
+    ]
+    for args, want, what in cases:
+        eq(q(*args), want, f"{how}: real RPMs: {what}")
 
 
 def test_import(work, site):
@@ -991,7 +1025,8 @@ def test_import(work, site):
     ok(r.rc == 0 and f"imported 0 packages from '{imp2}' (4 already there, 0 refused)" in r.err,
        "import again: files already present are skipped, exit 0", r)
     r = site.sync("--import", os.path.join(work, "nonexistent"), "--release", rel)
-    ok(r.rc == 2 and "nonexistent" in r.err, "import from a directory that does not exist: exit 2 naming it", r)
+    ok(r.rc == 2 and "nonexistent" in r.err,
+       "import from a directory that does not exist: exit 2 naming it", r)
     return rel
 
 
