@@ -9,21 +9,30 @@ What is checked, each against the man page (retrace-reposync.8):
 - sync v1; upstream moves to v2 and drops v1; the resync keeps both, and
   the index answers for both; an unchanged repomd.xml fetches nothing else;
 - a package whose bytes do not match the checksum is refused and retried,
-  a truncated download resumed (Range), a package that never matches stays
-  out and is fetched by the next run;
+  a truncated download resumed (Range); a package that never matches, or
+  whose body is always cut short, stays out (the latter as .part) and the
+  next run fetches (resumes) it;
 - primary compressed with gzip (createrepo_c), xz and zstd (recompressed
-  here), and the real metadata of librepo's Fedora 16 repository;
+  here), the real metadata of librepo's Fedora 16 repository, and a
+  createrepo_c repository of the real Fedora/RHEL RPMs of ../shared/testdata
+  over HTTP; $releasever/$basearch in baseurl; a dead first baseurl;
 - a server that is down, answers 404 or 500, sends a corrupt or truncated
   primary, or metadata that does not parse: an error naming the repository
   and the URL, and nothing already mirrored is lost;
 - a sync killed (SIGKILL) mid-download: only complete, checked packages,
   the old index still answers, the next run resumes the .part with Range;
-- two syncs at once: the second exits 3 naming the lock, the first ends;
+- two syncs at once: the second exits 3 naming the lock (and syncs its
+  other release), the first ends;
 - gpgcheck=1: unsigned, foreign-key and tampered packages are refused;
-- exit codes 0, 1, 2, 3, 4; --dry-run; --release; progress lines and the
-  summary; import mode with the real Fedora/RHEL RPMs of ../shared/testdata
-  and the index's answers for them (build-ids, paths, spice-debuginfo named
-  after its source package, libxcrypt-compat-debuginfo's dwz companion);
+- exit codes 0, 1 (one repository of two fails), 2 (config, .repo and
+  usage errors, each named), 3, 4 (RepoDir not writable, run as nobody with
+  setpriv; an index that cannot be updated); a new release none of whose
+  repositories answers gets no index; --dry-run; --release; progress lines
+  (plain, or redrawn on a terminal: a pty) and the summary; --quiet;
+- import mode with the real Fedora/RHEL RPMs of ../shared/testdata (through
+  symlinks, one of them relative) and the index's answers for them
+  (build-ids, paths, spice-debuginfo named after its source package,
+  libxcrypt-compat-debuginfo's dwz companion);
 - mod_retrace serving a repository retrace-reposync made.
 
 The index is read through tests/tools/spool-tool, which calls the same
