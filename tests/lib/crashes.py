@@ -609,10 +609,10 @@ def core_modules(core):
     return mods
 
 
-def check_core_paths(core, want_paths):
-    """Raises unless every path in want_paths is a module the core names."""
-    names = {p for _, p in core_modules(core)}
-    missing = [p for p in want_paths if p not in names]
-    if missing:
-        raise RuntimeError(f"core {core} does not name {missing}; it names {sorted(names)}")
-    return names
+def core_files(core):
+    """The paths of the core's NT_FILE note (eu-readelf -n): every mapped
+    file as the crashed process saw it."""
+    out = subprocess.run(["eu-readelf", "-n", core], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL).stdout.decode(errors="replace")
+    return {m.group(1) for m in
+            re.finditer(r"^\s+[0-9a-f]+-[0-9a-f]+ [0-9a-f]+ \d+\s+(/\S.*)$", out, re.M)}
