@@ -16,7 +16,7 @@
  *     its find_elf/find_debuginfo callbacks find nothing.
  *   - The notes are read here, from a read-only mapping of the core, with
  *     every size checked against the note and the file: NT_PRSTATUS and
- *     NT_SIGINFO (signal, pid), NT_AUXV (AT_ENTRY, AT_EXECFN, AT_PAGESZ)
+ *     NT_SIGINFO (signal, pid), NT_AUXV (AT_ENTRY, AT_EXECFN, AT_PAGESZ, AT_SYSINFO_EHDR)
  *     and NT_FILE (paths). NT_AUXV's page size goes back into the
  *     in-memory PT_LOAD headers whose alignment is unset (gcore writes 1),
  *     which is what libdwfl would have done with it.
@@ -109,8 +109,8 @@ struct core {
         bool have_prstatus, have_siginfo, have_auxv, have_file;
         int cursig, siginfo_signo;
         pid_t pid;
-        uint64_t at_entry, at_execfn, at_pagesz;
-        bool have_entry, have_execfn;
+        uint64_t at_entry, at_execfn, at_pagesz, at_sysinfo_ehdr;
+        bool have_entry, have_execfn, have_sysinfo_ehdr;
 
         struct mapping *maps;           /* NT_FILE, sorted by start */
         size_t nmaps;
@@ -200,6 +200,10 @@ static void note_auxv(struct core *c, const unsigned char *d, uint32_t len)
                 case AT_EXECFN:
                         c->at_execfn = val;
                         c->have_execfn = true;
+                        break;
+                case AT_SYSINFO_EHDR:
+                        c->at_sysinfo_ehdr = val;
+                        c->have_sysinfo_ehdr = true;
                         break;
                 case AT_PAGESZ:
                         /* A power of two a kernel could use. */
@@ -585,11 +589,18 @@ static int core_open(struct core *c, struct core_info *out, struct error *err)
 
         bool sorted = true;
         uint64_t claimed = 0;
+        out->file_size = c->size;
         for (size_t i = 0; i < phnum; i++) {
                 if (!gelf_getphdr(c->elf, (int)i, &ph))
                         return error_set(err, EINVAL,
                                          "cannot read program header %zu of core '%s': %s",
                                          i, q, elf_errmsg(-1));
+                if (ph.p_type != PT_NULL && ph.p_filesz > 0) {
+                        uint64_t end = ph.p_offset + ph.p_filesz < ph.p_offset
+                                        ? UINT64_MAX : ph.p_offset + ph.p_filesz;
+                        if (end > out->needed_size)
+                                out->needed_size = end;
+                }
                 if (ph.p_type == PT_LOAD && ph.p_offset < c->size) {
                         uint64_t avail = c->size - ph.p_offset;
                         if (claimed <= CORE_MAX_MODULE_BYTES)
@@ -754,6 +765,7 @@ static int each_module(Dwfl_Module *mod, void **userdata, const char *name,
         }
         m->start = start;
         m->end = end;
+        m->vdso = k->c->have_sysinfo_ehdr && start == k->c->at_sysinfo_ehdr;
         const unsigned char *bits;
         GElf_Addr vaddr;
         int len = dwfl_module_build_id(mod, &bits, &vaddr);

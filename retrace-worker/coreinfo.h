@@ -40,6 +40,8 @@ struct core_module {
                                  * or NT_FILE's first mapping names; else the executable
                                  * argument (by path, or by file name when only one
                                  * module has it). At most one. */
+        bool vdso;              /* the kernel's vDSO (the module at AT_SYSINFO_EHDR): no
+                                 * package ships it */
 };
 
 struct core_info {
@@ -55,6 +57,10 @@ struct core_info {
                                  * copy of the executable argument, else NULL */
         struct core_module *modules;    /* sorted by start */
         size_t count;
+        uint64_t file_size;     /* of the core file */
+        uint64_t needed_size;   /* the end of its furthest segment (p_offset + p_filesz):
+                                 * more than file_size when the core was cut short
+                                 * (a core size limit, a full disk, a partial upload) */
 };
 
 /* Reads the core at path. executable: the path of the crashed program as

@@ -93,6 +93,39 @@ static void write_owner(task_id id, pid_t pid)
         spool_write_file(dir, "worker", text, (size_t)n, TASK_FILE_MODE, NULL);
 }
 
+/* Whether process pid is a live retrace-worker (this program: the daemon
+ * or one of its task processes). Dead: no such process, a zombie not yet
+ * reaped (its parent, the killed daemon, cannot reap it, and init may take
+ * its time), or the pid taken by another program since. */
+static bool worker_alive(int pid)
+{
+        char path[64], line[512], self[64];
+        if (pid <= 0)
+                return false;
+        snprintf(path, sizeof path, "/proc/%d/stat", pid);
+        if (spool_read_file(path, line, sizeof line, NULL, NULL) < 0)
+                return kill(pid, 0) == 0 || errno == EPERM;     /* no /proc: ask the kernel */
+        /* "pid (comm) S ...": comm may hold spaces and parentheses. */
+        char *lp = strchr(line, '('), *rp = strrchr(line, ')');
+        if (!lp || !rp || rp < lp || rp[1] != ' ')
+                return true;
+        char state = rp[2];
+        if (state == 'Z' || state == 'X' || state == 'x')
+                return false;
+        *rp = '\0';
+        if (spool_read_file("/proc/self/comm", self, sizeof self, NULL, NULL) == 0) {
+                self[strcspn(self, "\n")] = '\0';
+                if (strcmp(lp + 1, self) != 0)
+                        return false;
+        }
+        return true;
+}
+
+/* A claim without (readable) owner, younger than this, may be one another
+ * worker of this host has just made: its task process writes the owner
+ * right after the claim. */
+#define OWNERLESS_CLAIM_GRACE 60
+
 /* Whether this host's claim on a task is dead: its process is gone, or it
  * was made before this boot. Claims of other hosts are theirs. */
 static bool claim_is_orphaned(task_id id)
@@ -100,16 +133,33 @@ static bool claim_is_orphaned(task_id id)
         char path[PATH_MAX], text[512], host[256], owner_host[256], boot[64], owner_boot[64];
         int pid;
         spool_task_path(conf.spool_dir, id, "worker", path, sizeof path);
-        if (spool_read_file(path, text, sizeof text, NULL, NULL) < 0)
-                return true;    /* claimed and never started */
-        if (sscanf(text, "%255s %d %63s", owner_host, &pid, owner_boot) != 3)
-                return true;
+        if (spool_read_file(path, text, sizeof text, NULL, NULL) < 0 ||
+            sscanf(text, "%255s %d %63s", owner_host, &pid, owner_boot) != 3) {
+                /* Claimed and never started: by a worker that died at
+                 * once, or by one that is starting it right now. The
+                 * claim's rename set its ctime. */
+                char dir[PATH_MAX], claim[PATH_MAX];
+                struct stat st;
+                if (spool_dir_path(conf.spool_dir, SPOOL_RUNNING_DIR, dir, sizeof dir) < 0 ||
+                    snprintf(claim, sizeof claim, "%s/%u", dir, id) >= (int)sizeof claim ||
+                    stat(claim, &st) < 0)
+                        return false;
+                return time(NULL) - st.st_ctime > OWNERLESS_CLAIM_GRACE;
+        }
         if (gethostname(host, sizeof host) < 0 || strcmp(host, owner_host) != 0)
                 return false;
         boot_id(boot, sizeof boot);
         if (strcmp(boot, owner_boot) != 0)
                 return true;
-        return pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH);
+        return !worker_alive(pid);
+}
+
+static bool is_our_child(task_id id)
+{
+        for (unsigned i = 0; i < opt.jobs; i++)
+                if (children[i].pid && children[i].id == id)
+                        return true;
+        return false;
 }
 
 static unsigned bump_attempts(task_id id)
@@ -127,7 +177,10 @@ static unsigned bump_attempts(task_id id)
 }
 
 /* Claims left by a worker of this host that is gone: queue each again, or
- * fail it after MAX_ATTEMPTS. */
+ * fail it after MAX_ATTEMPTS. Run at start-up and with the housekeeping:
+ * a task process may die after this daemon started (it was left running
+ * by a daemon killed alone, then was killed itself), and a killed task
+ * process may still be an unreaped zombie at start-up. */
 static void recover_claims(void)
 {
         char dir[PATH_MAX];
@@ -138,7 +191,8 @@ static void recover_claims(void)
         struct dirent *e;
         while ((e = readdir(d))) {
                 task_id id;
-                if (!task_id_parse(e->d_name, strlen(e->d_name), &id) || !claim_is_orphaned(id))
+                if (!task_id_parse(e->d_name, strlen(e->d_name), &id) || is_our_child(id) ||
+                    !claim_is_orphaned(id))
                         continue;
                 unsigned attempts = bump_attempts(id);
                 if (attempts >= MAX_ATTEMPTS) {
@@ -152,6 +206,11 @@ static void recover_claims(void)
                 if (spool_task_requeue(conf.spool_dir, id, NULL) == 0) {
                         logmsg("task %u: its worker was interrupted; queued again (attempt %u of %u)",
                                id, attempts + 1, MAX_ATTEMPTS);
+                        char note[256];
+                        snprintf(note, sizeof note, "The worker handling this task was interrupted "
+                                 "(killed, or the machine restarted); the task is queued again "
+                                 "(attempt %u of %u)", attempts + 1, MAX_ATTEMPTS);
+                        task_note(&env, id, "WARN", note);
                         char task_dir[PATH_MAX];
                         spool_task_path(conf.spool_dir, id, NULL, task_dir, sizeof task_dir);
                         task_write_stage(task_dir, TASK_STAGE_QUEUED, NULL);
@@ -296,6 +355,7 @@ static void expire_tasks(void)
 static void housekeeping(void)
 {
         struct error err;
+        recover_claims();
         expire_tasks();
         int64_t freed = cache_evict(env.cache, &err);
         if (freed < 0)
@@ -417,8 +477,7 @@ int main(int argc, char **argv)
         }
         logmsg("watching %s, %u tasks at once", queue, opt.jobs);
 
-        recover_claims();
-        housekeeping();
+        housekeeping();         /* recovers claims first */
         time_t last_housekeeping = time(NULL);
         for (;;) {
                 task_id id;

@@ -121,8 +121,9 @@ static int note(struct unresolved **list, size_t *count, const struct core_modul
                 return -ENOMEM;
         *list = nl;
         char *what;
-        if (asprintf(&what, "%s (build-id %s)", m->path ? m->path : "[unnamed module]",
-                     m->build_id[0] ? m->build_id : "none") < 0)
+        /* A core without NT_FILE (old kernels) names no path. */
+        const char *name = m->path ? m->path : m->main ? "[the executable]" : "[unnamed module]";
+        if (asprintf(&what, "%s (build-id %s)", name, m->build_id[0] ? m->build_id : "none") < 0)
                 return -ENOMEM;
         nl[(*count)++].what = what;
         return 0;
@@ -159,6 +160,51 @@ static bool debuginfo_by_name(const struct repoindex *idx, repo_pkg bin, repo_pk
         return false;
 }
 
+/* Module i was found by its path in several versions (its package has no
+ * /usr/lib/.build-id link: Debian's rpmbuild, old Fedora) and a debuginfo
+ * package was found by its build-id: the binary package of that very build
+ * (same epoch, version, release and arch) is the one the core mapped, not
+ * whichever version the `package` file suggested. Swaps binaries[i] for it
+ * in out, dropping the first choice if no other module uses it. */
+static int realign_binary(const struct repoindex *idx, const struct core_info *core, size_t i,
+                          repo_pkg dbg, repo_pkg *binaries, const bool *have,
+                          struct resolution *out, size_t *cap)
+{
+        struct repo_pkg_info di, bi;
+        repo_pkg cands[CANDIDATES];
+        char path[PATH_MAX];
+        repoindex_package(idx, dbg, &di);
+        path_canonical(core->modules[i].path, path, sizeof path);
+        size_t n = repoindex_find_path(idx, path, cands, CANDIDATES);
+        for (size_t k = 0; k < n && k < CANDIDATES; k++) {
+                repoindex_package(idx, cands[k], &bi);
+                if (strcmp(bi.epoch, di.epoch) != 0 || strcmp(bi.version, di.version) != 0 ||
+                    strcmp(bi.release, di.release) != 0 || strcmp(bi.arch, di.arch) != 0)
+                        continue;
+                repo_pkg old = binaries[i];
+                if (cands[k] == old)
+                        return 0;
+                binaries[i] = cands[k];
+                bool used = false;
+                for (size_t j = 0; j < core->count; j++)
+                        used |= have[j] && binaries[j] == old;
+                for (size_t j = 0; j < out->count && !used; j++)
+                        if (out->packages[j] == old) {
+                                memmove(out->packages + j, out->packages + j + 1,
+                                        (out->count - j - 1) * sizeof *out->packages);
+                                out->count--;
+                                out->binaries--;
+                                break;
+                        }
+                int added = add_unique(out, cands[k], cap);
+                if (added < 0)
+                        return added;
+                out->binaries += (size_t)added;
+                return 0;
+        }
+        return 0;
+}
+
 int resolve_packages(const struct repoindex *idx, const struct core_info *core,
                      const struct nevra *crashed, const char *arch,
                      struct resolution *out, struct error *err)
@@ -183,7 +229,8 @@ int resolve_packages(const struct repoindex *idx, const struct core_info *core,
 
         repo_pkg *binaries = calloc(core->count ? core->count : 1, sizeof *binaries);
         bool *have = calloc(core->count ? core->count : 1, sizeof *have);
-        if (!binaries || !have) {
+        bool *by_path = calloc(core->count ? core->count : 1, sizeof *by_path);
+        if (!binaries || !have || !by_path) {
                 rc = error_set(err, ENOMEM, "out of memory resolving packages");
                 goto fail;
         }
@@ -196,13 +243,19 @@ int resolve_packages(const struct repoindex *idx, const struct core_info *core,
                         char path[PATH_MAX];
                         path_canonical(m->path, path, sizeof path);
                         n = repoindex_find_path(idx, path, cands, CANDIDATES);
+                        by_path[i] = n > 1;
                 }
                 if (n == 0 && m->main)
                         cands[n++] = out->crashed;
                 if (n == 0) {
-                        /* The vdso is the kernel's, not a package's. */
-                        if (!m->path || strncmp(m->path, "[vdso", 5) == 0 ||
-                            strstr(m->path, "linux-vdso") || strstr(m->path, "linux-gate"))
+                        /* The vdso is the kernel's, not a package's. A
+                         * module without a path is reported all the same
+                         * when it has a build-id (a core without NT_FILE):
+                         * its frames will lack names. */
+                        if (m->vdso || (!m->path && !m->build_id[0]) ||
+                            (m->path && (strncmp(m->path, "[vdso", 5) == 0 ||
+                                         strstr(m->path, "linux-vdso") ||
+                                         strstr(m->path, "linux-gate"))))
                                 continue;
                         if (note(&out->no_package, &out->no_package_count, m) < 0)
                                 goto nomem;
@@ -214,6 +267,19 @@ int resolve_packages(const struct repoindex *idx, const struct core_info *core,
                 if (added < 0)
                         goto nomem;
                 out->binaries += (size_t)added;
+        }
+
+        /* Binaries found by path only: the build their debuginfo names. */
+        for (size_t i = 0; i < core->count; i++) {
+                const struct core_module *m = &core->modules[i];
+                if (!have[i] || !by_path[i] || !m->build_id[0])
+                        continue;
+                n = repoindex_find_build_id(idx, m->build_id, BUILD_ID_DEBUG, cands, CANDIDATES);
+                if (n > 0 && realign_binary(idx, core, i,
+                                            pick(idx, cands, n > CANDIDATES ? CANDIDATES : n,
+                                                 crashed, arch),
+                                            binaries, have, out, &cap) < 0)
+                        goto nomem;
         }
 
         size_t first_debug = out->count;
@@ -251,12 +317,14 @@ int resolve_packages(const struct repoindex *idx, const struct core_info *core,
         }
         free(binaries);
         free(have);
+        free(by_path);
         return 0;
 nomem:
         rc = error_set(err, ENOMEM, "out of memory resolving packages");
 fail:
         free(binaries);
         free(have);
+        free(by_path);
         resolution_free(out);
         return rc;
 }

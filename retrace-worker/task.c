@@ -307,6 +307,18 @@ static int analyze(struct task *t, struct crash *c, struct error *err)
                 with_id += c->core.modules[i].build_id[0] != '\0';
         tlog(t, "INFO", "Core of %s (%s), signal %d, %zu mapped modules, %zu with a build-id",
              c->executable, c->core.arch, c->core.signal, c->core.count, with_id);
+        /* A core cut short lacks the memory of its last segments, the
+         * stacks among them: gdb would show the crash frame with its
+         * variables unreadable and stop, a backtrace that looks complete
+         * and is not. */
+        if (c->core.needed_size > c->core.file_size) {
+                uint64_t have = c->core.file_size, need = c->core.needed_size;
+                return error_set(err, EINVAL, "the core is cut short: the file has %" PRIu64
+                                 " bytes, its headers describe %" PRIu64 " (%.0f%% missing); "
+                                 "upload the whole core (a core size limit such as 'ulimit -c' or "
+                                 "ABRT's MaxCoreFileSize cuts cores short)", have, need,
+                                 (double)(need - have) * 100.0 / (double)need);
+        }
         if (find_release(t, c->core.arch, c->package, c->release_id, sizeof c->release_id, err) < 0)
                 return -EINVAL;
 
@@ -344,8 +356,8 @@ static int prepare(struct task *t, struct crash *c, struct error *err)
         for (size_t i = 0; i < res.no_package_count; i++)
                 tlog(t, "WARN", "No package ships %s", res.no_package[i].what);
         for (size_t i = 0; i < res.no_debuginfo_count; i++)
-                tlog(t, "WARN", "No debuginfo for %s: its frames will lack names and lines",
-                     res.no_debuginfo[i].what);
+                tlog(t, "WARN", "No debuginfo for %s: unless the file carries its own, its "
+                     "frames will lack source lines and variables", res.no_debuginfo[i].what);
         tlog(t, "INFO", "%zu packages: %zu binary, %zu debuginfo, %zu debugsource and dwz",
              res.count, res.binaries, res.debuginfo, res.companions);
 
@@ -500,6 +512,17 @@ static int task_open(struct task *t, const struct worker_env *env, task_id id)
         if (path_format(path, sizeof path, "%s/" TASK_TYPE_FILE, t->dir) == 0 &&
             spool_read_file(path, type, sizeof type, NULL, NULL) == 0)
                 t->keep_environment = atoi(type) == TASK_TYPE_DEBUG;
+        return 0;
+}
+
+int task_note(const struct worker_env *env, task_id id, const char *level, const char *text)
+{
+        struct task t;
+        int r = task_open(&t, env, id);
+        if (r < 0)
+                return r;
+        tlog(&t, level, "%s", text);
+        close(t.log_fd);
         return 0;
 }
 

@@ -27,6 +27,10 @@ struct worker_env {
  * all (its directory vanished: deleted by its owner). */
 int task_run(const struct worker_env *env, task_id id);
 
+/* Appends a line to a task's log (level "INFO", "WARN" or "ERROR"),
+ * for what the daemon does to a task outside task_run(). */
+int task_note(const struct worker_env *env, task_id id, const char *level, const char *text);
+
 /* Marks a task FINISHED_FAILURE with a reason in its log, releasing the
  * claim; for tasks that cannot be run (interrupted too often). */
 int task_fail(const struct worker_env *env, task_id id, const char *why);

@@ -41,7 +41,6 @@ import hashlib
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -340,13 +339,30 @@ def host_glibc(target=None, release="1.fc40", payload="xz"):
     path]} and, under "build-ids", {file name: build-id}."""
     version = host_glibc_version()
     if target == "i686":
-        arch, libdir = "i686", "/usr/lib"
-        files = {"libc.so.6": "/lib32/libc.so.6", "ld-linux.so.2": "/lib32/ld-linux.so.2"}
+        # Debian's libc6-i386; Fedora's glibc.i686.
+        arch, libdir, elf_class = "i686", "/usr/lib", 1
+        where = {"libc.so.6": ["/lib32/libc.so.6", "/usr/lib32/libc.so.6", "/usr/lib/libc.so.6"],
+                 "ld-linux.so.2": ["/lib32/ld-linux.so.2", "/usr/lib32/ld-linux.so.2",
+                                   "/usr/lib/ld-linux.so.2"]}
     else:
-        arch, libdir = host_arch(), "/usr/lib64"
-        files = {"libc.so.6": "/lib/x86_64-linux-gnu/libc.so.6",
-                 "ld-linux-x86-64.so.2": "/lib64/ld-linux-x86-64.so.2"}
-    files = {n: os.path.realpath(p) for n, p in files.items()}
+        # Debian's multiarch directory; Fedora's lib64.
+        arch, libdir, elf_class = host_arch(), "/usr/lib64", 2
+        where = {"libc.so.6": ["/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib64/libc.so.6"],
+                 "ld-linux-x86-64.so.2": ["/lib64/ld-linux-x86-64.so.2",
+                                          "/usr/lib64/ld-linux-x86-64.so.2"]}
+
+    def find(name):
+        for p in where[name]:
+            try:
+                with open(p, "rb") as f:
+                    head = f.read(5)
+            except OSError:
+                continue
+            if head[:4] == b"\x7fELF" and head[4] == elf_class:
+                return os.path.realpath(p)
+        raise RuntimeError(f"no {arch} {name} on this host (looked at {where[name]}); "
+                           f"install libc6-i386 (Debian) or glibc.i686 (Fedora)")
+    files = {n: find(n) for n in where}
     ids = {n: build_id(p) for n, p in files.items()}
     debug = {n: f"/usr/lib/debug/.build-id/{i[:2]}/{i[2:]}.debug" for n, i in ids.items()}
     with_debug = all(os.path.exists(p) for p in debug.values())
