@@ -196,7 +196,7 @@ static int mkdir_if_missing(const char *path, mode_t mode, uid_t owner,
 int spool_init(const char *spool_dir, uid_t owner, gid_t group, struct error *err)
 {
         static const char *const subdirs[] = {
-                SPOOL_TASKS_DIR, SPOOL_QUEUE_DIR, SPOOL_RUNNING_DIR
+                SPOOL_TASKS_DIR, SPOOL_QUEUE_DIR, SPOOL_RUNNING_DIR, SPOOL_STATS_DIR
         };
         char path[PATH_MAX], buf[64];
         int r = mkdir_if_missing(spool_dir, TASK_DIR_MODE, owner, group, err);

@@ -20,6 +20,12 @@
  *   queue/<id>              empty marker: the task is complete and waits
  *   running/<id>            the same marker, renamed here by the worker
  *                           that claimed the task
+ *   stats/                  counters for /metrics that the worker keeps
+ *       worker              text, "retrace-worker-stats 1" then "name value"
+ *                           lines: tasks finished by result, stage duration
+ *                           histograms, cache hits, misses and size; the
+ *                           fields and the update rule are in stats.h
+ *       .lock               flock(2) by whoever updates worker
  *
  * Publishing rule: every file another process reads is written to a
  * temporary name starting with '.' in the same directory and renamed into
@@ -58,6 +64,7 @@
 #define SPOOL_TASKS_DIR    "tasks"
 #define SPOOL_QUEUE_DIR    "queue"
 #define SPOOL_RUNNING_DIR  "running"
+#define SPOOL_STATS_DIR    "stats"
 
 #define TASK_PASSWORD_FILE   "password"
 #define TASK_TYPE_FILE       "type"

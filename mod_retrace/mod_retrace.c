@@ -27,9 +27,6 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
 #include "httpd.h"
 #include "http_config.h"
 #include "http_core.h"
@@ -37,6 +34,8 @@
 #include "http_protocol.h"
 #include "http_request.h"
 #include "unixd.h"
+#include "apr_atomic.h"
+#include "apr_shm.h"
 #include "apr_strings.h"
 #include "util_filter.h"
 
@@ -47,6 +46,8 @@
 #include "release.h"
 #include "repoindex.h"
 #include "spool.h"
+#include "stats.h"
+#include "unpack.h"
 
 /* Unique tags for error-log lines, like httpd's APLOGNO. */
 #define RTLOGNO(n) "RT" #n ": "
@@ -55,8 +56,6 @@
 #define TEXT_PLAIN "text/plain; charset=utf-8"
 #define MIB ((apr_off_t)1024 * 1024)
 #define RETRY_AFTER_SECONDS "60"
-/* Archives with more members than this are refused without reading on. */
-#define MAX_MEMBERS 64
 
 extern module AP_MODULE_DECLARE_DATA retrace_module
         __attribute__((visibility("default")));
@@ -166,6 +165,83 @@ static void __attribute__((constructor)) build_commands(void)
          * that nothing was left out. */
 }
 
+/* ------------------------------------------------------------------------
+ * Upload counters for /metrics
+ *
+ * Every httpd child counts into one anonymous shared-memory segment that
+ * post_config makes in the parent, before it forks the children: they
+ * inherit the mapping. Increments are atomic (apr_atomic_inc32), so no
+ * lock is needed, and they cost nothing measurable. A restart, graceful or
+ * not, makes a new segment: the counters start again from zero, which
+ * Prometheus reads as a counter reset (the HELP text says so). They wrap
+ * at 2^32, which Prometheus takes as a reset too.
+ */
+
+enum refusal {
+        REFUSED_HTTPS,                  /* 403: plain HTTP with RequireHTTPS */
+        REFUSED_BUSY,                   /* 503: MaxParallelTasks reached */
+        REFUSED_METHOD,                 /* 405 */
+        REFUSED_TYPE,                   /* 415: Content-Type not accepted */
+        REFUSED_LENGTH,                 /* 411, or a Content-Length that is no number */
+        REFUSED_TOO_LARGE,              /* 413 before reading: MaxPackedSize */
+        REFUSED_STORAGE,                /* 507: MinStorageLeft, or the disk filled */
+        REFUSED_BAD_ARCHIVE,            /* 415: not the declared type, damaged */
+        REFUSED_BAD_MEMBER,             /* 403: a member not allowed */
+        REFUSED_UNPACKED_TOO_LARGE,     /* 413 while unpacking: MaxUnpackedSize */
+        REFUSED_BAD_TASK_TYPE,          /* 400 unknown X-Task-Type, 403 type 1 not enabled */
+        REFUSED_MISSING_FILE,           /* 403: coredump, executable or package missing */
+        REFUSED_CLIENT_ERROR,           /* the client sent less than it announced, or stalled */
+        REFUSED_SERVER_ERROR,           /* 500: the server could not store or queue it */
+        REFUSAL_COUNT
+};
+
+static const char *const refusal_names[REFUSAL_COUNT] = {
+        [REFUSED_HTTPS] = "https", [REFUSED_BUSY] = "busy", [REFUSED_METHOD] = "method",
+        [REFUSED_TYPE] = "type", [REFUSED_LENGTH] = "length", [REFUSED_TOO_LARGE] = "too_large",
+        [REFUSED_STORAGE] = "storage", [REFUSED_BAD_ARCHIVE] = "bad_archive",
+        [REFUSED_BAD_MEMBER] = "bad_member", [REFUSED_UNPACKED_TOO_LARGE] = "unpacked_too_large",
+        [REFUSED_BAD_TASK_TYPE] = "bad_task_type", [REFUSED_MISSING_FILE] = "missing_file",
+        [REFUSED_CLIENT_ERROR] = "client_error", [REFUSED_SERVER_ERROR] = "server_error",
+};
+
+struct upload_counters {
+        apr_uint32_t accepted;
+        apr_uint32_t refused[REFUSAL_COUNT];
+};
+
+/* In the shared segment; NULL when it could not be made (then nothing is
+ * counted and /metrics leaves these out). */
+static struct upload_counters *upload_counters;
+
+static void count_refusal(enum refusal why)
+{
+        if (upload_counters)
+                apr_atomic_inc32(&upload_counters->refused[why]);
+}
+
+static void count_accepted(void)
+{
+        if (upload_counters)
+                apr_atomic_inc32(&upload_counters->accepted);
+}
+
+/* A fresh segment for this generation of children; pconf's cleanup
+ * unmaps it at the next restart. */
+static void make_upload_counters(apr_pool_t *pconf, server_rec *s)
+{
+        apr_shm_t *shm;
+        upload_counters = NULL;
+        apr_status_t rv = apr_shm_create(&shm, sizeof *upload_counters, NULL, pconf);
+        if (rv != APR_SUCCESS) {
+                ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, RTLOGNO(00029)
+                             "cannot create shared memory for the upload counters; "
+                             "/metrics leaves them out");
+                return;
+        }
+        upload_counters = apr_shm_baseaddr_get(shm);
+        memset(upload_counters, 0, sizeof *upload_counters);
+}
+
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                        server_rec *main_server)
 {
@@ -198,6 +274,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                         return HTTP_INTERNAL_SERVER_ERROR;
                 }
         }
+        make_upload_counters(pconf, main_server);
         return OK;
 }
 
@@ -248,6 +325,26 @@ static int method_not_allowed(request_rec *r, const char *allow)
         return refuse_early(r, HTTP_METHOD_NOT_ALLOWED,
                             apr_psprintf(r->pool, "Method %s is not allowed here; use %s.",
                                          r->method, allow));
+}
+
+/* A refused upload: counted, then answered like any other. */
+static int refuse_upload_early(request_rec *r, enum refusal why, int status, const char *msg)
+{
+        count_refusal(why);
+        return refuse_early(r, status, msg);
+}
+
+static int refuse_upload(request_rec *r, enum refusal why, int status, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+static int refuse_upload(request_rec *r, enum refusal why, int status, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        const char *body = apr_pvsprintf(r->pool, fmt, ap);
+        va_end(ap);
+        count_refusal(why);
+        return send_text(r, status, "%s", body);
 }
 
 static int is_get(request_rec *r)
@@ -350,16 +447,26 @@ static int handle_settings(request_rec *r, const server_conf *sc)
                          apr_array_pstrcat(r->pool, rel, ' '));
 }
 
+/* The index page: a person's first stop. Everything shown from the
+ * request or the configuration is escaped. */
 static int handle_index(request_rec *r, const server_conf *sc)
 {
         if (!is_get(r))
                 return method_not_allowed(r, "GET, HEAD");
+        const struct retrace_conf *c = &sc->conf;
         struct load load;
         load_read(r, sc, &load);
 
         const char *base = ap_escape_html(r->pool, r->uri);
         size_t blen = strlen(base);
         const char *slash = (blen && base[blen - 1] == '/') ? "" : "/";
+        /* The URL a client is given: this page's, without the last '/'. */
+        char *url = ap_construct_url(r->pool, r->uri, r);
+        size_t ulen = strlen(url);
+        while (ulen > 0 && url[ulen - 1] == '/')
+                url[--ulen] = '\0';
+        url = ap_escape_html(r->pool, url);
+
         apr_array_header_t *rows = apr_array_make(r->pool, 8, sizeof(const char *));
         for (size_t i = 0; i < load.releases.count; i++)
                 APR_ARRAY_PUSH(rows, const char *) = apr_psprintf(r->pool, "<li><code>%s</code></li>",
@@ -368,38 +475,81 @@ static int handle_index(request_rec *r, const server_conf *sc)
                 APR_ARRAY_PUSH(rows, const char *) = "<li>none yet: the local repository is empty</li>";
         release_list_free(&load.releases);
 
-        const char *page = apr_psprintf(r->pool,
+        const char *page = apr_pstrcat(r->pool,
                 "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                "<title>Retrace Server</title>\n</head>\n<body>\n"
+                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                "<title>Retrace Server</title>\n"
+                "<style>body{font-family:sans-serif;max-width:48em;margin:2em auto;padding:0 1em;"
+                "line-height:1.4}pre{background:#f0f0f0;padding:.6em;overflow-x:auto}"
+                "h2{margin-top:1.6em;border-bottom:1px solid #ccc}</style>\n"
+                "</head>\n<body>\n"
                 "<h1>Retrace Server</h1>\n"
                 "<p>This server turns a coredump from a supported release into a full symbolic "
                 "backtrace, using the exact packages and debuginfo of the crashed program. "
-                "ABRT's <code>retrace-client</code> talks to it; the interface is plain HTTP "
-                "(<a href=\"%s%ssettings\">settings</a>).</p>\n"
-                "<h2>Load</h2>\n<p>%u of %" APR_UINT64_T_FMT " task slots in use "
-                "(%u queued, %u running).</p>\n"
-                "<h2>Limits</h2>\n<ul>\n<li>Upload (compressed): %" APR_UINT64_T_FMT " MiB</li>\n"
-                "<li>Unpacked: %" APR_UINT64_T_FMT " MiB</li>\n"
+                "Send it a crash with ABRT or with <code>retrace-client</code>; the interface "
+                "is plain HTTP (<a href=\"", base, slash, "settings\">settings</a>).</p>\n",
+
+                "<h2 id=\"load\">Load</h2>\n",
+                apr_psprintf(r->pool, "<p>%u of %" APR_UINT64_T_FMT " task slots in use "
+                             "(%u queued, %u running). When all are in use, new crashes are "
+                             "refused for a while (503) and the client tries again.</p>\n",
+                             load.queued + load.running, (apr_uint64_t)c->max_parallel_tasks,
+                             load.queued, load.running),
+
+                "<h2 id=\"limits\">Limits</h2>\n<ul>\n",
+                apr_psprintf(r->pool,
+                             "<li>Upload (compressed): %" APR_UINT64_T_FMT " MiB</li>\n"
+                             "<li>Unpacked: %" APR_UINT64_T_FMT " MiB</li>\n"
+                             "<li>Tasks queued or running at once: %" APR_UINT64_T_FMT "</li>\n"
+                             "<li>Time gdb may take on one crash: %" APR_UINT64_T_FMT " s</li>\n",
+                             (apr_uint64_t)c->max_packed_size, (apr_uint64_t)c->max_unpacked_size,
+                             (apr_uint64_t)c->max_parallel_tasks, (apr_uint64_t)c->gdb_timeout),
                 "<li>Accepted formats: <code>application/x-xz-compressed-tar</code>, "
                 "<code>application/x-gzip</code>, <code>application/x-tar</code>, "
-                "<code>application/zstd</code></li>\n</ul>\n"
-                "<h2>Supported releases</h2>\n<ul>\n%s\n</ul>\n"
-                "<h2>Your data</h2>\n<p>A coredump can hold passwords, keys and personal data "
-                "from the crashed program's memory. Only the holder of a task's password can read "
-                "its results%s. The coredump is deleted when the backtrace has been generated; "
-                "a task and its results are deleted %" APR_UINT64_T_FMT " hours after it finished "
-                "(%" APR_UINT64_T_FMT " hours for a failed task)%s.</p>\n"
-                "</body>\n</html>\n",
-                base, slash,
-                load.queued + load.running, (apr_uint64_t)sc->conf.max_parallel_tasks,
-                load.queued, load.running,
-                (apr_uint64_t)sc->conf.max_packed_size, (apr_uint64_t)sc->conf.max_unpacked_size,
-                apr_array_pstrcat(r->pool, rows, '\n'),
-                sc->conf.password_rotation ? "; each password works once and every answer "
-                                             "carries the next one" : "",
-                (apr_uint64_t)sc->conf.delete_task_after,
-                (apr_uint64_t)sc->conf.delete_failed_task_after,
-                sc->conf.allow_delete ? ", or earlier when you delete it" : "");
+                "<code>application/zstd</code></li>\n",
+                c->require_https ? "<li>Crashes are accepted over HTTPS only.</li>\n" : "",
+                "</ul>\n",
+
+                "<h2 id=\"releases\">Supported releases</h2>\n<ul>\n",
+                apr_array_pstrcat(r->pool, rows, '\n'), "\n</ul>\n",
+
+                "<h2 id=\"client\">How to send a crash</h2>\n"
+                "<p>With ABRT: choose the <em>Retrace Server</em> analysis (the event "
+                "<code>analyze_RetraceServer</code>) for a C/C++ crash, with this server as its "
+                "URL (<code>RETRACE_SERVER_URI</code>). ABRT uploads the crash and saves the "
+                "backtrace into the problem directory.</p>\n"
+                "<p>From a shell, with the problem directory ABRT made:</p>\n"
+                "<pre>retrace-client batch --url ", url, " -d /var/spool/abrt/&lt;problem "
+                "directory&gt;</pre>\n"
+                "<p><code>retrace-client</code> checks that this server supports the crash's "
+                "release, uploads the coredump with the executable, package and release files, "
+                "shows the task's progress and saves <code>backtrace</code> into the directory. "
+                "It keeps the task's id there, so <code>retrace-client status -d DIR</code> (or "
+                "<code>log</code>, <code>backtrace</code>) can pick the task up again.",
+                c->password_rotation
+                        ? " ABRT's older <code>abrt-retrace-client</code> does not work with this "
+                          "server: every answer here carries the task's next password."
+                        : " ABRT's older <code>abrt-retrace-client</code> works too.",
+                "</p>\n",
+
+                "<h2 id=\"data\">Your data</h2>\n<p>A coredump can hold passwords, keys and "
+                "personal data from the crashed program's memory. Through this interface only "
+                "the holder of a task's password, the client that uploaded the crash, can read "
+                "its status, log and backtrace",
+                c->password_rotation ? "; each password works once and every answer carries "
+                                       "the next one" : "",
+                ". The server's administrators can read the crash data on the server itself; "
+                "nobody else can.</p>\n",
+                apr_psprintf(r->pool,
+                             "<p>The coredump is deleted when the backtrace has been generated%s. "
+                             "A task and its results are deleted %" APR_UINT64_T_FMT " hours after "
+                             "it finished (%" APR_UINT64_T_FMT " hours for a failed task)%s.</p>\n",
+                             c->allow_debug_tasks ? " (a task of type 1, which this server accepts, "
+                                                    "keeps it for the administrators)" : "",
+                             (apr_uint64_t)c->delete_task_after,
+                             (apr_uint64_t)c->delete_failed_task_after,
+                             c->allow_delete ? ", or earlier when you delete it" : ""),
+                "</body>\n</html>\n", NULL);
         size_t len = strlen(page);
         ap_set_content_type(r, "text/html; charset=utf-8");
         ap_set_content_length(r, (apr_off_t)len);
@@ -431,6 +581,99 @@ static unsigned count_finished(request_rec *r, const server_conf *sc, unsigned *
         return ok;
 }
 
+/* The Prometheus text exposition format (version 0.0.4), written into an
+ * array of strings and sent whole. */
+struct exposition {
+        apr_pool_t *p;
+        apr_array_header_t *parts;
+};
+
+static void expo(struct exposition *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void expo(struct exposition *e, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        APR_ARRAY_PUSH(e->parts, const char *) = apr_pvsprintf(e->p, fmt, ap);
+        va_end(ap);
+}
+
+/* A family's HELP and TYPE lines. HELP texts here hold no '\' or newline. */
+static void expo_family(struct exposition *e, const char *name, const char *type, const char *help)
+{
+        expo(e, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A label value with '\', '"' and newline escaped. */
+static const char *expo_label(apr_pool_t *p, const char *v)
+{
+        size_t n = 0;
+        for (const char *s = v; *s; s++)
+                n += (*s == '\\' || *s == '"' || *s == '\n') ? 2 : 1;
+        char *out = apr_palloc(p, n + 1), *o = out;
+        for (const char *s = v; *s; s++) {
+                if (*s == '\\' || *s == '"' || *s == '\n') {
+                        *o++ = '\\';
+                        *o++ = *s == '\n' ? 'n' : *s;
+                } else {
+                        *o++ = *s;
+                }
+        }
+        *o = '\0';
+        return out;
+}
+
+/* Microseconds as seconds, without floating point. */
+static const char *expo_seconds(apr_pool_t *p, apr_uint64_t us)
+{
+        return apr_psprintf(p, "%" APR_UINT64_T_FMT ".%06" APR_UINT64_T_FMT,
+                            us / 1000000, us % 1000000);
+}
+
+static void expo_worker(struct exposition *e, const struct worker_stats *w)
+{
+        expo_family(e, "retrace_tasks_finished_total", "counter",
+                    "Tasks retrace-worker finished, by result (kept in SpoolDir/stats/worker).");
+        expo(e, "retrace_tasks_finished_total{result=\"success\"} %" APR_UINT64_T_FMT "\n"
+                "retrace_tasks_finished_total{result=\"failure\"} %" APR_UINT64_T_FMT "\n",
+             (apr_uint64_t)w->tasks_success, (apr_uint64_t)w->tasks_failure);
+
+        expo_family(e, "retrace_stage_duration_seconds", "histogram",
+                    "Time tasks spent in each stage of retrace-worker: analyze (crash data and "
+                    "core), resolve (packages from the index), assemble (extract or find them in "
+                    "the cache, link the root), gdb; each stage that ran, whether it succeeded "
+                    "or not.");
+        for (size_t st = 0; st < STATS_STAGE_COUNT; st++) {
+                const struct stats_histogram *h = &w->stage[st];
+                const char *name = stats_stage_name((enum stats_stage)st);
+                apr_uint64_t cumulative = 0;
+                for (size_t b = 0; b < STATS_BUCKETS; b++) {
+                        cumulative += h->bucket[b];
+                        expo(e, "retrace_stage_duration_seconds_bucket{stage=\"%s\",le=\"%s\"} %"
+                             APR_UINT64_T_FMT "\n", name, stats_bucket_le(b), cumulative);
+                }
+                /* +Inf is the count, whatever the buckets say. */
+                expo(e, "retrace_stage_duration_seconds_bucket{stage=\"%s\",le=\"+Inf\"} %"
+                     APR_UINT64_T_FMT "\n", name, (apr_uint64_t)h->count);
+                expo(e, "retrace_stage_duration_seconds_sum{stage=\"%s\"} %s\n", name,
+                     expo_seconds(e->p, h->sum_us));
+                expo(e, "retrace_stage_duration_seconds_count{stage=\"%s\"} %" APR_UINT64_T_FMT "\n",
+                     name, (apr_uint64_t)h->count);
+        }
+
+        expo_family(e, "retrace_cache_hits_total", "counter",
+                    "Packages a task found already extracted in retrace-worker's cache.");
+        expo(e, "retrace_cache_hits_total %" APR_UINT64_T_FMT "\n", (apr_uint64_t)w->cache_hits);
+        expo_family(e, "retrace_cache_misses_total", "counter",
+                    "Packages a task had to extract into retrace-worker's cache.");
+        expo(e, "retrace_cache_misses_total %" APR_UINT64_T_FMT "\n", (apr_uint64_t)w->cache_misses);
+        expo_family(e, "retrace_cache_size_bytes", "gauge",
+                    "Disk space of retrace-worker's package cache at its last housekeeping "
+                    "(no sample before the first).");
+        if (w->cache_bytes_known)
+                expo(e, "retrace_cache_size_bytes %" APR_UINT64_T_FMT "\n",
+                     (apr_uint64_t)w->cache_bytes);
+}
+
 static int handle_metrics(request_rec *r, const server_conf *sc)
 {
         if (!sc->conf.metrics)
@@ -438,40 +681,81 @@ static int handle_metrics(request_rec *r, const server_conf *sc)
                                  "Metrics are not enabled on this server (RetraceMetrics Off).\n");
         if (!is_get(r))
                 return method_not_allowed(r, "GET, HEAD");
+        const struct retrace_conf *c = &sc->conf;
+        struct exposition e = { r->pool, apr_array_make(r->pool, 128, sizeof(const char *)) };
+        struct error err;
+
+        /* From the spool. */
         struct load load;
         load_read(r, sc, &load);
-        size_t releases = load.releases.count;
-        release_list_free(&load.releases);
-        unsigned failed, ok = count_finished(r, sc, &failed);
+        unsigned failed, succeeded = count_finished(r, sc, &failed);
+        expo_family(&e, "retrace_tasks", "gauge",
+                    "Tasks in the spool by state; finished ones stay until they expire.");
+        expo(&e, "retrace_tasks{state=\"queued\"} %u\nretrace_tasks{state=\"running\"} %u\n"
+                 "retrace_tasks{state=\"finished_success\"} %u\n"
+                 "retrace_tasks{state=\"finished_failure\"} %u\n",
+             load.queued, load.running, succeeded, failed);
+        expo_family(&e, "retrace_tasks_max", "gauge",
+                    "Queued plus running tasks at which new tasks are refused (MaxParallelTasks).");
+        expo(&e, "retrace_tasks_max %" APR_UINT64_T_FMT "\n", (apr_uint64_t)c->max_parallel_tasks);
         struct statvfs vfs;
-        apr_uint64_t free_bytes = 0;
-        if (statvfs(sc->conf.spool_dir, &vfs) == 0)
-                free_bytes = (apr_uint64_t)vfs.f_bavail * vfs.f_frsize;
+        expo_family(&e, "retrace_spool_free_bytes", "gauge",
+                    "Free space in the spool's file system.");
+        if (statvfs(c->spool_dir, &vfs) == 0)
+                expo(&e, "retrace_spool_free_bytes %" APR_UINT64_T_FMT "\n",
+                     (apr_uint64_t)vfs.f_bavail * (apr_uint64_t)vfs.f_frsize);
 
+        /* From retrace-worker's statistics. */
+        struct worker_stats w;
+        if (stats_worker_read(c->spool_dir, &w, &err) < 0) {
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, RTLOGNO(00030)
+                              "cannot read the worker's statistics: %s", err.msg);
+                memset(&w, 0, sizeof w);
+        }
+        expo_worker(&e, &w);
+
+        /* From the repository and retrace-reposync. */
+        expo_family(&e, "retrace_supported_releases", "gauge",
+                    "Releases the local repository can retrace.");
+        expo(&e, "retrace_supported_releases %" APR_SIZE_T_FMT "\n", (apr_size_t)load.releases.count);
+        expo_family(&e, "retrace_reposync_last_success_timestamp_seconds", "gauge",
+                    "When retrace-reposync last synced (or imported into) each supported release "
+                    "without any failure, in unix time; 0: never.");
+        for (size_t i = 0; i < load.releases.count; i++) {
+                time_t when = 0;
+                int rs = stats_sync_read(c->repo_dir, load.releases.ids[i], &when, &err);
+                if (rs < 0 && rs != -ENOENT)
+                        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, RTLOGNO(00031)
+                                      "cannot read the last sync of %s: %s", load.releases.ids[i],
+                                      err.msg);
+                expo(&e, "retrace_reposync_last_success_timestamp_seconds{release=\"%s\"} %"
+                     APR_INT64_T_FMT "\n", expo_label(r->pool, load.releases.ids[i]),
+                     (apr_int64_t)(rs < 0 ? 0 : when));
+        }
+        release_list_free(&load.releases);
+
+        /* From this httpd's children. */
+        if (upload_counters) {
+                expo_family(&e, "retrace_uploads_accepted_total", "counter",
+                            "Uploads to /create that became tasks; counted by httpd's children "
+                            "since httpd last started or restarted.");
+                expo(&e, "retrace_uploads_accepted_total %u\n",
+                     apr_atomic_read32(&upload_counters->accepted));
+                expo_family(&e, "retrace_uploads_refused_total", "counter",
+                            "Uploads to /create refused, by reason; counted by httpd's children "
+                            "since httpd last started or restarted.");
+                for (size_t i = 0; i < REFUSAL_COUNT; i++)
+                        expo(&e, "retrace_uploads_refused_total{reason=\"%s\"} %u\n",
+                             refusal_names[i], apr_atomic_read32(&upload_counters->refused[i]));
+        }
+
+        const char *body = apr_array_pstrcat(r->pool, e.parts, 0);
+        size_t len = strlen(body);
         apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-        send_text(r, HTTP_OK,
-                  "# HELP retrace_tasks_queued Tasks waiting for a worker.\n"
-                  "# TYPE retrace_tasks_queued gauge\n"
-                  "retrace_tasks_queued %u\n"
-                  "# HELP retrace_tasks_running Tasks a worker is retracing.\n"
-                  "# TYPE retrace_tasks_running gauge\n"
-                  "retrace_tasks_running %u\n"
-                  "# HELP retrace_tasks_max Queued plus running tasks at which new tasks are refused.\n"
-                  "# TYPE retrace_tasks_max gauge\n"
-                  "retrace_tasks_max %" APR_UINT64_T_FMT "\n"
-                  "# HELP retrace_tasks_finished Finished tasks kept in the spool, by result.\n"
-                  "# TYPE retrace_tasks_finished gauge\n"
-                  "retrace_tasks_finished{result=\"success\"} %u\n"
-                  "retrace_tasks_finished{result=\"failure\"} %u\n"
-                  "# HELP retrace_supported_releases Releases the local repository can retrace.\n"
-                  "# TYPE retrace_supported_releases gauge\n"
-                  "retrace_supported_releases %zu\n"
-                  "# HELP retrace_spool_free_bytes Free space in the spool's file system.\n"
-                  "# TYPE retrace_spool_free_bytes gauge\n"
-                  "retrace_spool_free_bytes %" APR_UINT64_T_FMT "\n",
-                  load.queued, load.running, (apr_uint64_t)sc->conf.max_parallel_tasks,
-                  ok, failed, releases, free_bytes);
         ap_set_content_type(r, "text/plain; version=0.0.4; charset=utf-8");
+        ap_set_content_length(r, (apr_off_t)len);
+        if (!r->header_only)
+                ap_rwrite(body, (int)len, r);
         return OK;
 }
 
@@ -555,63 +839,7 @@ static int handle_checkpackage(request_rec *r, const server_conf *sc)
  * /create
  */
 
-struct member_rule {
-        const char *name;
-        apr_off_t cap;          /* bytes; 0: the unpacked limit */
-};
-
-static const struct member_rule member_rules[] = {
-        { "coredump", 0 },
-        { "coredump.xz", 0 },
-        { "coredump.zst", 0 },
-        { "executable", 512 },
-        { "package", 128 },
-        { "os_release", 128 },
-        { "release", 128 },
-        { "architecture", 32 },
-        { "packages", 1024 * 1024 },
-        { "rootdir", 256 },
-        { "os_release_in_rootdir", 128 },
-};
-#define MEMBER_RULE_COUNT (sizeof member_rules / sizeof member_rules[0])
-
-/* The request body, decompressed a bucket at a time and fed to libarchive
- * as a plain tar: memory stays bounded whatever the upload's size. The
- * decompression is ours (common/decompress.c), not libarchive's, so that
- * the declared compression is the only one tried, every stream is read to
- * its end and its checks verified (libarchive's gzip reader skips the
- * CRC, and it stops reading at the tar's end-of-archive blocks), and a
- * stream that asks for a huge window is refused. */
-enum body_failure {
-        BODY_OK,
-        BODY_CLIENT,            /* reading from the client failed: status */
-        BODY_BAD_DATA,          /* not the declared compression, or damaged */
-        BODY_TOO_BIG,           /* decompresses past the unpacked limit */
-        BODY_NEEDS_MEMORY,      /* needs more memory than we allow */
-};
-
-struct body_reader {
-        request_rec *r;
-        apr_bucket_brigade *bb;
-        apr_bucket *current;    /* the bucket `in` points into */
-        const char *in;         /* what the decoder has not taken of it */
-        apr_size_t in_len;
-        int eos;                /* the client's body has been read whole */
-        int done;               /* the compressed stream ended cleanly */
-        struct decoder *decoder; /* NULL for an uncompressed body */
-        int passthrough;        /* uncompressed: buckets go to libarchive as they are */
-        char *out;
-        size_t out_cap;
-        apr_off_t decoded;      /* bytes of tar so far */
-        apr_off_t limit;
-        enum body_failure failure;
-        apr_status_t status;
-        struct error err;
-};
-
-/* Decompression memory: xz -9 needs 65 MiB, zstd's default limit is a
- * 128 MiB window. Streams made to need more are refused. */
-#define DECODER_MEMORY_LIMIT (80 * MIB)
+/* Decompression output, and httpd's reads of the body. */
 #define BODY_CHUNK (64 * 1024)
 
 static apr_status_t decoder_cleanup(void *data)
@@ -620,117 +848,54 @@ static apr_status_t decoder_cleanup(void *data)
         return APR_SUCCESS;
 }
 
-/* The next decoded bytes, at *out: their count, 0 at the end of the
- * stream, -1 on failure (br->failure says which). An uncompressed body is
- * handed on from httpd's buckets as it is, without a copy. */
-static apr_ssize_t body_next(struct body_reader *br, const void **out)
+/* The request body for unpack.c: httpd's buckets one at a time. */
+struct brigade_source {
+        request_rec *r;
+        apr_bucket_brigade *bb;
+        apr_bucket *current;    /* the bucket handed out last */
+        apr_status_t status;    /* why reading failed */
+};
+
+static ssize_t brigade_next(void *arg, const char **data)
 {
-        if (br->done)
-                return 0;
-        if (br->failure != BODY_OK)
-                return -1;
+        struct brigade_source *bs = arg;
         for (;;) {
-                if (br->in_len == 0 && !br->eos) {
-                        if (br->current) {
-                                apr_bucket_delete(br->current);
-                                br->current = NULL;
+                if (bs->current) {
+                        apr_bucket_delete(bs->current);
+                        bs->current = NULL;
+                }
+                if (APR_BRIGADE_EMPTY(bs->bb)) {
+                        apr_status_t rv = ap_get_brigade(bs->r->input_filters, bs->bb,
+                                                         AP_MODE_READBYTES, APR_BLOCK_READ,
+                                                         BODY_CHUNK);
+                        if (rv != APR_SUCCESS) {
+                                bs->status = rv;
+                                return -1;
                         }
-                        if (APR_BRIGADE_EMPTY(br->bb)) {
-                                apr_status_t rv = ap_get_brigade(br->r->input_filters, br->bb,
-                                                                 AP_MODE_READBYTES, APR_BLOCK_READ,
-                                                                 BODY_CHUNK);
-                                if (rv != APR_SUCCESS) {
-                                        br->status = rv;
-                                        br->failure = BODY_CLIENT;
-                                        return -1;
-                                }
-                                continue;
-                        }
-                        apr_bucket *e = APR_BRIGADE_FIRST(br->bb);
-                        if (APR_BUCKET_IS_EOS(e)) {
-                                br->eos = 1;
-                                apr_brigade_cleanup(br->bb);
-                        } else if (APR_BUCKET_IS_METADATA(e)) {
-                                apr_bucket_delete(e);
-                                continue;
-                        } else {
-                                const char *data;
-                                apr_size_t len;
-                                apr_status_t rv = apr_bucket_read(e, &data, &len, APR_BLOCK_READ);
-                                if (rv != APR_SUCCESS) {
-                                        br->status = rv;
-                                        br->failure = BODY_CLIENT;
-                                        return -1;
-                                }
-                                br->current = e;
-                                br->in = data;
-                                br->in_len = len;
-                                continue;
-                        }
+                        continue;
                 }
-                if (br->passthrough) {
-                        if (br->in_len == 0) {
-                                br->done = 1;
-                                return 0;
-                        }
-                        *out = br->in;
-                        apr_ssize_t n = (apr_ssize_t)br->in_len;
-                        br->in_len = 0;
-                        return n;
-                }
-                size_t consumed, produced;
-                int r = decoder_run(br->decoder, br->in, br->in_len, &consumed, br->out,
-                                    br->out_cap, &produced, br->eos, &br->err);
-                if (r < 0) {
-                        br->failure = r == -ENOMEM ? BODY_NEEDS_MEMORY : BODY_BAD_DATA;
-                        return -1;
-                }
-                br->in += consumed;
-                br->in_len -= consumed;
-                br->decoded += (apr_off_t)produced;
-                if (br->decoded > br->limit) {
-                        br->failure = BODY_TOO_BIG;
-                        return -1;
-                }
-                if (produced > 0) {
-                        *out = br->out;
-                        return (apr_ssize_t)produced;
-                }
-                if (r == 1) {
-                        br->done = 1;
+                apr_bucket *e = APR_BRIGADE_FIRST(bs->bb);
+                if (APR_BUCKET_IS_EOS(e)) {
+                        apr_brigade_cleanup(bs->bb);
                         return 0;
                 }
-                if (br->eos && consumed == 0) {
-                        /* The decoder promises progress or an answer; do
-                         * not spin if it breaks that promise. */
-                        error_set(&br->err, EBADMSG, "the upload ends inside the compressed stream");
-                        br->failure = BODY_BAD_DATA;
+                if (APR_BUCKET_IS_METADATA(e)) {
+                        apr_bucket_delete(e);
+                        continue;
+                }
+                const char *d;
+                apr_size_t len;
+                apr_status_t rv = apr_bucket_read(e, &d, &len, APR_BLOCK_READ);
+                if (rv != APR_SUCCESS) {
+                        bs->status = rv;
                         return -1;
                 }
+                bs->current = e;
+                if (len == 0)
+                        continue;
+                *data = d;
+                return (ssize_t)len;
         }
-}
-
-static la_ssize_t archive_read_body(struct archive *a, void *data, const void **out)
-{
-        struct body_reader *br = data;
-        apr_ssize_t n = body_next(br, out);
-        if (n < 0) {
-                archive_set_error(a, EIO, "%s", br->failure == BODY_CLIENT ?
-                                  "reading the request body failed" : br->err.msg);
-                return -1;
-        }
-        return (la_ssize_t)n;
-}
-
-/* Reads the stream to its end after the tar ended: its trailer and
- * checksums are verified, and the client has sent everything before it
- * gets an answer (as mod_dav does) instead of a reset connection. */
-static void body_finish(struct body_reader *br)
-{
-        const void *ignored;
-        while (body_next(br, &ignored) > 0)
-                ;
-        /* What follows a finished stream is left to httpd to discard. */
 }
 
 /* A task directory that is removed when the request ends, unless the task
@@ -752,287 +917,6 @@ static apr_status_t pending_task_cleanup(void *data)
         return APR_SUCCESS;
 }
 
-enum unpack_result {
-        UNPACK_OK,
-        UNPACK_CLIENT_ERROR,    /* reading the body failed: br.status */
-        UNPACK_NOT_ARCHIVE,     /* 415 */
-        UNPACK_TOO_BIG,         /* 413 */
-        UNPACK_BAD_MEMBER,      /* 403 */
-        UNPACK_WRITE_ERROR,     /* 507 or 500, errno in write_errno */
-};
-
-struct unpack {
-        request_rec *r;
-        struct body_reader *br;
-        int crash_fd;
-        apr_off_t max_unpacked;
-        apr_off_t unpacked;     /* logical size of the members, summed */
-        const char *bad_member; /* first refused member: the 403 body */
-        const char *error;      /* why a 415 or 413 */
-        int write_errno;
-        char *write_buf;        /* WRITE_CHUNK bytes */
-        unsigned char seen[MEMBER_RULE_COUNT];
-};
-
-static const struct member_rule *member_rule_find(const char *name)
-{
-        for (size_t i = 0; i < MEMBER_RULE_COUNT; i++)
-                if (strcmp(member_rules[i].name, name) == 0)
-                        return &member_rules[i];
-        return NULL;
-}
-
-/* Why a member is refused (403), or NULL when it is to be written. */
-static const char *member_check(struct unpack *u, struct archive_entry *entry,
-                                const char *name, const struct member_rule **rule_out)
-{
-        apr_pool_t *p = u->r->pool;
-        const char *shown = printable(p, name, 200);
-        mode_t type = archive_entry_filetype(entry);
-
-        *rule_out = NULL;
-        if (archive_entry_hardlink(entry))
-                return apr_psprintf(p, "member '%s' is a hard link; only regular files are accepted", shown);
-        if (type == AE_IFLNK)
-                return apr_psprintf(p, "member '%s' is a symbolic link; only regular files are accepted", shown);
-        if (name[0] == '/')
-                return apr_psprintf(p, "member '%s' has an absolute path", shown);
-        if (strcmp(name, "..") == 0 || strncmp(name, "../", 3) == 0 || strstr(name, "/../") ||
-            (strlen(name) >= 3 && strcmp(name + strlen(name) - 3, "/..") == 0))
-                return apr_psprintf(p, "member '%s' has a '..' path component", shown);
-        if (type == AE_IFDIR)
-                return apr_psprintf(p, "member '%s' is a directory; the archive must hold plain files at its top level", shown);
-        if (type != AE_IFREG)
-                return apr_psprintf(p, "member '%s' is not a regular file (a device, FIFO or socket)", shown);
-        if (strchr(name, '/'))
-                return apr_psprintf(p, "member '%s' is not at the top level of the archive", shown);
-        const struct member_rule *rule = member_rule_find(name);
-        if (!rule)
-                return apr_psprintf(p, "member '%s' is not allowed; allowed are coredump (or coredump.xz, "
-                                    "coredump.zst), executable, package, os_release, release, architecture, "
-                                    "packages, rootdir, os_release_in_rootdir", shown);
-        size_t idx = (size_t)(rule - member_rules);
-        if (u->seen[idx])
-                return apr_psprintf(p, "member '%s' appears twice", shown);
-        u->seen[idx] = 1;
-        if (rule->cap && archive_entry_size(entry) > rule->cap)
-                return apr_psprintf(p, "member '%s' is larger than its limit of %" APR_OFF_T_FMT " bytes",
-                                    shown, rule->cap);
-        *rule_out = rule;
-        return NULL;
-}
-
-/* What a failed libarchive call means: the body reader knows when it was
- * the client, the compression or the limit; otherwise the tar itself is
- * bad. */
-static enum unpack_result archive_failure(struct unpack *u, struct archive *a)
-{
-        struct body_reader *br = u->br;
-        switch (br->failure) {
-        case BODY_CLIENT:
-                return UNPACK_CLIENT_ERROR;
-        case BODY_TOO_BIG:
-                return UNPACK_TOO_BIG;
-        case BODY_NEEDS_MEMORY:
-                u->error = apr_pstrdup(u->r->pool, br->err.msg);
-                return UNPACK_TOO_BIG;
-        case BODY_BAD_DATA:
-                u->error = apr_pstrdup(u->r->pool, br->err.msg);
-                return UNPACK_NOT_ARCHIVE;
-        case BODY_OK:
-                break;
-        }
-        const char *msg = a ? archive_error_string(a) : NULL;
-        u->error = apr_pstrdup(u->r->pool, msg ? msg : "not a tar archive");
-        return UNPACK_NOT_ARCHIVE;
-}
-
-static int write_all_at(int fd, const char *buf, size_t len, off_t offset)
-{
-        while (len) {
-                ssize_t n = pwrite(fd, buf, len, offset);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return errno;
-                buf += n;
-                len -= (size_t)n;
-                offset += n;
-        }
-        return 0;
-}
-
-/* Member data is gathered into writes of this size: the tar reader hands
- * it over in pieces as small as httpd's 8 KB socket reads, and a system
- * call for each of those cost a third of an upload's time. */
-#define WRITE_CHUNK (256 * 1024)
-
-struct gather {
-        int fd;
-        char *buf;
-        size_t len;
-        off_t offset;           /* where buf[0] goes */
-};
-
-static int gather_flush(struct gather *g)
-{
-        int e = write_all_at(g->fd, g->buf, g->len, g->offset);
-        g->offset += (off_t)g->len;
-        g->len = 0;
-        return e;
-}
-
-/* Queues len bytes for offset; holes (sparse members) start a new write. */
-static int gather_add(struct gather *g, const char *data, size_t len, off_t offset)
-{
-        if (g->len && (offset != g->offset + (off_t)g->len || g->len + len > WRITE_CHUNK)) {
-                int e = gather_flush(g);
-                if (e)
-                        return e;
-        }
-        if (g->len == 0)
-                g->offset = offset;
-        if (len >= WRITE_CHUNK)
-                return write_all_at(g->fd, data, len, offset);
-        memcpy(g->buf + g->len, data, len);
-        g->len += len;
-        return 0;
-}
-
-/* Reads one member's data, writing it to fd, or dropping it when fd < 0. */
-static enum unpack_result member_copy(struct unpack *u, struct archive *a, int fd,
-                                      apr_off_t size)
-{
-        struct gather g = { .fd = fd, .buf = u->write_buf };
-        for (;;) {
-                const void *buf;
-                size_t len;
-                la_int64_t offset;
-                int r = archive_read_data_block(a, &buf, &len, &offset);
-                if (r == ARCHIVE_EOF)
-                        break;
-                if (r < ARCHIVE_WARN)
-                        return archive_failure(u, a);
-                if (fd < 0)
-                        continue;
-                if (offset < 0 || offset + (la_int64_t)len > size) {
-                        u->error = "a member's data runs past its declared size";
-                        return UNPACK_NOT_ARCHIVE;
-                }
-                int e = gather_add(&g, buf, len, (off_t)offset);
-                if (e) {
-                        u->write_errno = e;
-                        return UNPACK_WRITE_ERROR;
-                }
-        }
-        if (fd < 0)
-                return UNPACK_OK;
-        int e = gather_flush(&g);
-        /* A sparse member may end in a hole: give the file its full size. */
-        if (!e && ftruncate(fd, (off_t)size) < 0)
-                e = errno;
-        if (e) {
-                u->write_errno = e;
-                return UNPACK_WRITE_ERROR;
-        }
-        return UNPACK_OK;
-}
-
-static enum unpack_result unpack_members(struct unpack *u, struct archive *a)
-{
-        unsigned members = 0;
-        for (;;) {
-                struct archive_entry *entry;
-                int r = archive_read_next_header(a, &entry);
-                if (r == ARCHIVE_EOF)
-                        return u->bad_member ? UNPACK_BAD_MEMBER : UNPACK_OK;
-                if (r < ARCHIVE_WARN)
-                        return archive_failure(u, a);
-
-                const char *name = archive_entry_pathname(entry);
-                if (!name)
-                        name = "";
-                while (name[0] == '.' && name[1] == '/')
-                        name += 2;
-                /* "./" itself, as `tar -C dir .` writes it. */
-                if (name[0] == '\0' && archive_entry_filetype(entry) == AE_IFDIR)
-                        continue;
-                if (++members > MAX_MEMBERS) {
-                        if (!u->bad_member)
-                                u->bad_member = apr_psprintf(u->r->pool,
-                                        "the archive has more than %d members", MAX_MEMBERS);
-                        return UNPACK_BAD_MEMBER;
-                }
-
-                const struct member_rule *rule = NULL;
-                const char *why = member_check(u, entry, name, &rule);
-                if (why && !u->bad_member)
-                        u->bad_member = why;
-                /* Sizes count even for a refused member: the limit on what
-                 * an archive unpacks to comes before the member checks. */
-                apr_off_t size = archive_entry_size(entry);
-                u->unpacked += size > 0 ? size : 0;
-                if (u->unpacked > u->max_unpacked)
-                        return UNPACK_TOO_BIG;
-                if (u->bad_member) {
-                        /* Read on without writing: a corrupt archive is a 415
-                         * even when a member was refused first. */
-                        enum unpack_result res = member_copy(u, a, -1, 0);
-                        if (res != UNPACK_OK)
-                                return res;
-                        continue;
-                }
-
-                int fd = openat(u->crash_fd, rule->name,
-                                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                                TASK_FILE_MODE);
-                /* The mode is set past the umask: the worker reads these
-                 * through the shared group. */
-                if (fd < 0 || fchmod(fd, TASK_FILE_MODE) < 0) {
-                        u->write_errno = errno;
-                        if (fd >= 0)
-                                close(fd);
-                        return UNPACK_WRITE_ERROR;
-                }
-                enum unpack_result res = member_copy(u, a, fd, size);
-                if (close(fd) < 0 && res == UNPACK_OK) {
-                        u->write_errno = errno;
-                        res = UNPACK_WRITE_ERROR;
-                }
-                if (res != UNPACK_OK)
-                        return res;
-        }
-}
-
-/* Reads the body as a tar into the crash directory. Members are written
- * with openat() under names taken from the allow-list, never from the
- * archive, so nothing can land outside the task directory.
- * archive_write_disk, with its ARCHIVE_EXTRACT_SECURE_* flags, would give
- * the same guarantee but calls umask(umask(0)) for every entry: in a
- * threaded httpd that can leave the whole process at umask 0 (libarchive
- * issue #1876). */
-static enum unpack_result unpack_body(struct unpack *u)
-{
-        struct archive *a = archive_read_new();
-        if (!a) {
-                u->write_errno = ENOMEM;
-                return UNPACK_WRITE_ERROR;
-        }
-        archive_read_support_format_tar(a);
-        enum unpack_result res;
-        if (archive_read_open(a, u->br, NULL, archive_read_body, NULL) != ARCHIVE_OK)
-                res = archive_failure(u, a);
-        else
-                res = unpack_members(u, a);
-        archive_read_free(a);
-        if (res == UNPACK_OK || res == UNPACK_BAD_MEMBER) {
-                /* The tar ended; the compressed stream must end whole too. */
-                body_finish(u->br);
-                if (u->br->failure != BODY_OK)
-                        res = archive_failure(u, NULL);
-        }
-        return res;
-}
 
 static const char *media_type(request_rec *r)
 {
@@ -1050,27 +934,29 @@ static int handle_create(request_rec *r, const server_conf *sc)
 
         /* 1 */
         if (c->require_https && !is_https(r))
-                return refuse_early(r, HTTP_FORBIDDEN,
-                                    "This server accepts tasks only over HTTPS.");
+                return refuse_upload_early(r, REFUSED_HTTPS, HTTP_FORBIDDEN,
+                                           "This server accepts tasks only over HTTPS.");
         /* 2 */
         unsigned queued, running;
         if (spool_count_active(c->spool_dir, &queued, &running, &err) < 0) {
                 ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, RTLOGNO(00009)
                               "cannot count tasks: %s", err.msg);
-                return refuse_early(r, HTTP_INTERNAL_SERVER_ERROR,
+                return refuse_upload_early(r, REFUSED_SERVER_ERROR, HTTP_INTERNAL_SERVER_ERROR,
                                     "The server cannot read its spool; try again later.");
         }
         if (queued + running >= c->max_parallel_tasks) {
                 apr_table_setn(r->headers_out, "Retry-After", RETRY_AFTER_SECONDS);
-                return refuse_early(r, HTTP_SERVICE_UNAVAILABLE,
+                return refuse_upload_early(r, REFUSED_BUSY, HTTP_SERVICE_UNAVAILABLE,
                                     apr_psprintf(r->pool, "The server is busy: %u of %" APR_UINT64_T_FMT
                                                  " tasks are queued or running. Try again later.",
                                                  queued + running,
                                                  (apr_uint64_t)c->max_parallel_tasks));
         }
         /* 3 */
-        if (r->method_number != M_POST)
+        if (r->method_number != M_POST) {
+                count_refusal(REFUSED_METHOD);
                 return method_not_allowed(r, "POST");
+        }
         /* 4 */
         const char *type = media_type(r);
         size_t f;
@@ -1078,7 +964,7 @@ static int handle_create(request_rec *r, const server_conf *sc)
                 if (strcasecmp(type, supported_formats[f]) == 0)
                         break;
         if (!type || f == FORMAT_COUNT)
-                return refuse_early(r, HTTP_UNSUPPORTED_MEDIA_TYPE,
+                return refuse_upload_early(r, REFUSED_TYPE, HTTP_UNSUPPORTED_MEDIA_TYPE,
                                     apr_psprintf(r->pool, "Content-Type '%s' is not accepted; send one of: "
                                                  "application/x-xz-compressed-tar, application/x-gzip, "
                                                  "application/x-tar, application/zstd.",
@@ -1087,14 +973,15 @@ static int handle_create(request_rec *r, const server_conf *sc)
         /* 5 */
         const char *cl = apr_table_get(r->headers_in, "Content-Length");
         if (!cl || apr_table_get(r->headers_in, "Transfer-Encoding"))
-                return refuse_early(r, HTTP_LENGTH_REQUIRED,
+                return refuse_upload_early(r, REFUSED_LENGTH, HTTP_LENGTH_REQUIRED,
                                     "The upload needs a Content-Length header; chunked uploads are not accepted.");
         apr_off_t length;
         if (apr_strtoff(&length, cl, NULL, 10) != APR_SUCCESS || length < 0)
-                return refuse_early(r, HTTP_BAD_REQUEST, "The Content-Length header is not a number.");
+                return refuse_upload_early(r, REFUSED_LENGTH, HTTP_BAD_REQUEST,
+                                           "The Content-Length header is not a number.");
         /* 6 */
         if (length > (apr_off_t)c->max_packed_size * MIB)
-                return refuse_early(r, HTTP_REQUEST_ENTITY_TOO_LARGE,
+                return refuse_upload_early(r, REFUSED_TOO_LARGE, HTTP_REQUEST_ENTITY_TOO_LARGE,
                                     apr_psprintf(r->pool, "The archive is %" APR_OFF_T_FMT " bytes; this server "
                                                  "accepts at most %" APR_UINT64_T_FMT " MiB.",
                                                  length, (apr_uint64_t)c->max_packed_size));
@@ -1107,7 +994,7 @@ static int handle_create(request_rec *r, const server_conf *sc)
                               APR_OFF_T_FMT " bytes, below RetraceMaxPackedSize (%" APR_UINT64_T_FMT
                               " MiB); set LimitRequestBody 0 where SetHandler retrace is",
                               length, httpd_limit, (apr_uint64_t)c->max_packed_size);
-                return refuse_early(r, HTTP_REQUEST_ENTITY_TOO_LARGE,
+                return refuse_upload_early(r, REFUSED_TOO_LARGE, HTTP_REQUEST_ENTITY_TOO_LARGE,
                                     apr_psprintf(r->pool, "The archive is %" APR_OFF_T_FMT " bytes; this server "
                                                  "accepts at most %" APR_OFF_T_FMT " bytes.",
                                                  length, httpd_limit));
@@ -1117,7 +1004,7 @@ static int handle_create(request_rec *r, const server_conf *sc)
         if (statvfs(c->spool_dir, &vfs) < 0) {
                 ap_log_rerror(APLOG_MARK, APLOG_ERR, errno, r, RTLOGNO(00010)
                               "cannot read the free space of spool '%s'", c->spool_dir);
-                return refuse_early(r, HTTP_INTERNAL_SERVER_ERROR,
+                return refuse_upload_early(r, REFUSED_SERVER_ERROR, HTTP_INTERNAL_SERVER_ERROR,
                                     "The server cannot read its spool; try again later.");
         }
         apr_off_t free_bytes = (apr_off_t)vfs.f_bavail * (apr_off_t)vfs.f_frsize;
@@ -1126,7 +1013,7 @@ static int handle_create(request_rec *r, const server_conf *sc)
                               "refused an upload of %" APR_OFF_T_FMT " bytes: spool '%s' has %"
                               APR_OFF_T_FMT " bytes free, MinStorageLeft is %" APR_UINT64_T_FMT " MiB",
                               length, c->spool_dir, free_bytes, (apr_uint64_t)c->min_storage_left);
-                return refuse_early(r, HTTP_INSUFFICIENT_STORAGE,
+                return refuse_upload_early(r, REFUSED_STORAGE, HTTP_INSUFFICIENT_STORAGE,
                                     "The server is low on disk space; try again later.");
         }
 
@@ -1136,7 +1023,7 @@ static int handle_create(request_rec *r, const server_conf *sc)
         if (spool_task_create(c->spool_dir, &id, task_dir, sizeof task_dir, &err) < 0) {
                 ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, RTLOGNO(00012)
                               "cannot create a task: %s", err.msg);
-                return refuse_early(r, HTTP_INTERNAL_SERVER_ERROR,
+                return refuse_upload_early(r, REFUSED_SERVER_ERROR, HTTP_INTERNAL_SERVER_ERROR,
                                     "The server cannot create a task; try again later.");
         }
         struct pending_task *pt = apr_pcalloc(r->pool, sizeof *pt);
@@ -1151,16 +1038,20 @@ static int handle_create(request_rec *r, const server_conf *sc)
             (crash_fd = open(crash_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
                 ap_log_rerror(APLOG_MARK, APLOG_ERR, errno, r, RTLOGNO(00013)
                               "cannot create '%s'", crash_dir);
-                return refuse_early(r, HTTP_INTERNAL_SERVER_ERROR,
+                return refuse_upload_early(r, REFUSED_SERVER_ERROR, HTTP_INTERNAL_SERVER_ERROR,
                                     "The server cannot create a task; try again later.");
         }
 
         static const enum compression compressions[FORMAT_COUNT] = {
                 COMPRESSION_XZ, COMPRESSION_GZIP, COMPRESSION_NONE, COMPRESSION_ZSTD,
         };
-        struct body_reader br = {
+        struct brigade_source src = {
                 .r = r,
                 .bb = apr_brigade_create(r->pool, r->connection->bucket_alloc),
+        };
+        struct body_reader br = {
+                .source = brigade_next,
+                .source_arg = &src,
                 .out_cap = BODY_CHUNK,
                 .out = apr_palloc(r->pool, BODY_CHUNK),
                 /* What a compressed body expands to, the tar's own blocks
@@ -1171,21 +1062,20 @@ static int handle_create(request_rec *r, const server_conf *sc)
                          (apr_off_t)c->max_unpacked_size * MIB + MIB,
         };
         br.passthrough = compressions[f] == COMPRESSION_NONE;
-        if (!br.passthrough && decoder_new(compressions[f], DECODER_MEMORY_LIMIT, &br.decoder, &err) < 0) {
+        if (!br.passthrough && decoder_new(compressions[f], UNPACK_DECODER_MEMORY_LIMIT, &br.decoder, &err) < 0) {
                 close(crash_fd);
                 ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, RTLOGNO(00027)
                               "cannot read task %u: %s", id, err.msg);
-                return refuse_early(r, HTTP_INTERNAL_SERVER_ERROR,
+                return refuse_upload_early(r, REFUSED_SERVER_ERROR, HTTP_INTERNAL_SERVER_ERROR,
                                     "The server cannot read uploads now; try again later.");
         }
         if (br.decoder)
                 apr_pool_cleanup_register(r->pool, br.decoder, decoder_cleanup, apr_pool_cleanup_null);
         struct unpack u = {
-                .r = r,
                 .br = &br,
                 .crash_fd = crash_fd,
                 .max_unpacked = (apr_off_t)c->max_unpacked_size * MIB,
-                .write_buf = apr_palloc(r->pool, WRITE_CHUNK),
+                .write_buf = apr_palloc(r->pool, UNPACK_WRITE_CHUNK),
         };
         enum unpack_result res = unpack_body(&u);
         close(crash_fd);
@@ -1194,42 +1084,45 @@ static int handle_create(request_rec *r, const server_conf *sc)
         case UNPACK_OK:
                 break;
         case UNPACK_CLIENT_ERROR:
-                ap_log_rerror(APLOG_MARK, APLOG_INFO, br.status, r, RTLOGNO(00014)
+                ap_log_rerror(APLOG_MARK, APLOG_INFO, src.status, r, RTLOGNO(00014)
                               "upload of task %u ended early; the task was discarded", id);
                 r->connection->keepalive = AP_CONN_CLOSE;
-                return ap_map_http_request_error(br.status, HTTP_BAD_REQUEST);
+                count_refusal(REFUSED_CLIENT_ERROR);
+                return ap_map_http_request_error(src.status, HTTP_BAD_REQUEST);
         case UNPACK_NOT_ARCHIVE:
                 ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, RTLOGNO(00015)
                               "refused task %u: not a valid %s: %s", id, type, u.error);
-                return send_text(r, HTTP_UNSUPPORTED_MEDIA_TYPE,
+                return refuse_upload(r, REFUSED_BAD_ARCHIVE, HTTP_UNSUPPORTED_MEDIA_TYPE,
                                  "The body is not a valid %s archive: %s.\n", type,
                                  printable(r->pool, u.error, 200));
         case UNPACK_TOO_BIG:
                 if (u.error) {  /* a stream that wants too much memory */
                         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, RTLOGNO(00028)
                                       "refused task %u: %s", id, u.error);
-                        return send_text(r, HTTP_REQUEST_ENTITY_TOO_LARGE, "The archive was refused: %s.\n",
+                        return refuse_upload(r, REFUSED_UNPACKED_TOO_LARGE, HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                             "The archive was refused: %s.\n",
                                          printable(r->pool, u.error, 200));
                 }
                 ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, RTLOGNO(00016)
                               "refused task %u: unpacks to more than %" APR_UINT64_T_FMT " MiB",
                               id, (apr_uint64_t)c->max_unpacked_size);
-                return send_text(r, HTTP_REQUEST_ENTITY_TOO_LARGE,
+                return refuse_upload(r, REFUSED_UNPACKED_TOO_LARGE, HTTP_REQUEST_ENTITY_TOO_LARGE,
                                  "The archive unpacks to more than %" APR_UINT64_T_FMT
                                  " MiB, the limit of this server.\n",
                                  (apr_uint64_t)c->max_unpacked_size);
         case UNPACK_BAD_MEMBER:
                 ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, RTLOGNO(00017)
                               "refused task %u: %s", id, u.bad_member);
-                return send_text(r, HTTP_FORBIDDEN, "The archive was refused: %s.\n", u.bad_member);
+                return refuse_upload(r, REFUSED_BAD_MEMBER, HTTP_FORBIDDEN, "The archive was refused: %s.\n",
+                                     u.bad_member);
         case UNPACK_WRITE_ERROR:
                 ap_log_rerror(APLOG_MARK, APLOG_ERR, u.write_errno, r, RTLOGNO(00018)
                               "cannot write task %u into '%s'", id, crash_dir);
                 if (u.write_errno == ENOSPC || u.write_errno == EDQUOT)
-                        return send_text(r, HTTP_INSUFFICIENT_STORAGE,
-                                         "The server ran out of disk space; try again later.\n");
-                return send_text(r, HTTP_INTERNAL_SERVER_ERROR,
-                                 "The server could not store the upload; try again later.\n");
+                        return refuse_upload(r, REFUSED_STORAGE, HTTP_INSUFFICIENT_STORAGE,
+                                             "The server ran out of disk space; try again later.\n");
+                return refuse_upload(r, REFUSED_SERVER_ERROR, HTTP_INTERNAL_SERVER_ERROR,
+                                     "The server could not store the upload; try again later.\n");
         }
 
         /* 11 */
@@ -1241,20 +1134,18 @@ static int handle_create(request_rec *r, const server_conf *sc)
                 else if (strcmp(type_header, "1") == 0)
                         task_type = TASK_TYPE_DEBUG;
                 else
-                        return send_text(r, HTTP_BAD_REQUEST,
+                        return refuse_upload(r, REFUSED_BAD_TASK_TYPE, HTTP_BAD_REQUEST,
                                          "X-Task-Type '%s' is not a known task type; use 0 (retrace a "
                                          "coredump) or 1 (the same, keeping the environment).\n",
                                          printable(r->pool, type_header, 32));
                 if (task_type == TASK_TYPE_DEBUG && !c->allow_debug_tasks)
-                        return send_text(r, HTTP_FORBIDDEN,
+                        return refuse_upload(r, REFUSED_BAD_TASK_TYPE, HTTP_FORBIDDEN,
                                          "Task type 1 (keep the environment) is not enabled on this server.\n");
         }
-        int have_core = u.seen[0] || u.seen[1] || u.seen[2];
-        const char *missing = !have_core ? "coredump" :
-                              !u.seen[3] ? "executable" :
-                              !u.seen[4] ? "package" : NULL;
+        const char *missing = unpack_missing(&u);
         if (missing)
-                return send_text(r, HTTP_FORBIDDEN, "The archive was refused: the required file '%s' "
+                return refuse_upload(r, REFUSED_MISSING_FILE, HTTP_FORBIDDEN,
+                                     "The archive was refused: the required file '%s' "
                                  "is missing.\n", missing);
 
         /* 12 */
@@ -1268,14 +1159,15 @@ static int handle_create(request_rec *r, const server_conf *sc)
                 ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, RTLOGNO(00019)
                               "cannot queue task %u: %s", id, err.msg);
                 if (err.code == ENOSPC || err.code == EDQUOT)
-                        return send_text(r, HTTP_INSUFFICIENT_STORAGE,
-                                         "The server ran out of disk space; try again later.\n");
-                return send_text(r, HTTP_INTERNAL_SERVER_ERROR,
-                                 "The server could not queue the task; try again later.\n");
+                        return refuse_upload(r, REFUSED_STORAGE, HTTP_INSUFFICIENT_STORAGE,
+                                             "The server ran out of disk space; try again later.\n");
+                return refuse_upload(r, REFUSED_SERVER_ERROR, HTTP_INTERNAL_SERVER_ERROR,
+                                     "The server could not queue the task; try again later.\n");
         }
         pt->queued = 1;
+        count_accepted();
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, RTLOGNO(00020)
-                      "created task %u (%" APR_OFF_T_FMT " bytes unpacked)", id, u.unpacked);
+                      "created task %u (%" APR_OFF_T_FMT " bytes unpacked)", id, (apr_off_t)u.unpacked);
         apr_table_setn(r->headers_out, "X-Task-Id", apr_psprintf(r->pool, "%u", id));
         apr_table_setn(r->headers_out, "X-Task-Password", apr_pstrdup(r->pool, password));
         return send_text(r, HTTP_CREATED, "%s", "");

@@ -10,7 +10,9 @@
  *     signature when gpgcheck=1, rename into Packages/;
  *     when every package arrived, remember this repomd.xml;
  *   bring the index up to date (only new headers are read), then the
- *   RPM-MD repodata/ with createrepo_c when it is installed.
+ *   RPM-MD repodata/ with createrepo_c when it is installed;
+ *   when every repository synced and the index is up to date, record the
+ *   time in .reposync/last-success (common/stats.h; /metrics shows it).
  * A package that disappears upstream stays. A sync killed at any point
  * leaves complete packages and a valid index; partial downloads resume.
  *
@@ -46,6 +48,7 @@
 #include "repoconf.h"
 #include "repoindex.h"
 #include "spool.h"
+#include "stats.h"
 #include "verify.h"
 
 enum exit_code {
@@ -469,7 +472,7 @@ static void update_repodata(const char *release_dir)
                 complain("createrepo_c failed on '%s'; repodata/ may be stale", release_dir);
 }
 
-static void update_index(const struct retrace_conf *conf, const char *release, bool repodata)
+static int update_index(const struct retrace_conf *conf, const char *release, bool repodata)
 {
         struct repoindex_stats stats = { 0 };
         struct error err;
@@ -477,7 +480,7 @@ static void update_index(const struct retrace_conf *conf, const char *release, b
         if (repoindex_update(conf->repo_dir, release, &stats, &err) < 0) {
                 complain("%s: the index was not updated: %s", release, err.msg);
                 totals.local_failure = true;
-                return;
+                return -1;
         }
         say("%s: index has %zu packages (%zu new, read in %.1f s)", release, stats.packages,
             stats.added, now() - t0);
@@ -485,6 +488,18 @@ static void update_index(const struct retrace_conf *conf, const char *release, b
                 char dir[PATH_MAX];
                 if (path_format(dir, sizeof dir, "%s/%s", conf->repo_dir, release) == 0)
                         update_repodata(dir);
+        }
+        return 0;
+}
+
+/* RepoDir/<release>/.reposync/last-success, for /metrics (common/stats.h):
+ * every repository of the release synced and its index updated. */
+static void record_success(const struct retrace_conf *conf, const char *release)
+{
+        struct error err;
+        if (stats_sync_record(conf->repo_dir, release, time(NULL), &err) < 0) {
+                complain("%s: %s", release, err.msg);
+                totals.local_failure = true;
         }
 }
 
@@ -514,11 +529,12 @@ static void sync_release(const struct retrace_conf *conf, const struct repo_conf
                         return;
                 }
         }
-        size_t synced = 0, arrived = 0;
+        size_t synced = 0, arrived = 0, feeding = 0;
         for (size_t i = 0; i < repos->count; i++) {
                 const struct repo_source *r = &repos->repos[i];
                 size_t added = 0;
                 if (r->enabled && strcmp(r->release, release) == 0) {
+                        feeding++;
                         if (sync_repo(f, release_dir, r, &added) == 0)
                                 synced++;
                         arrived += added;
@@ -534,8 +550,8 @@ static void sync_release(const struct retrace_conf *conf, const struct repo_conf
             path_format(index_link, sizeof index_link, "%s/" REPOINDEX_LINK, release_dir) == 0 &&
             lstat(index_link, &st) < 0 && errno == ENOENT)
                 complain("%s: no repository was synced; the release gets no index yet", release);
-        else if (!opt.dry_run)
-                update_index(conf, release, true);
+        else if (!opt.dry_run && update_index(conf, release, true) == 0 && synced == feeding)
+                record_success(conf, release);
         if (lock >= 0)
                 close(lock);
 }
@@ -650,7 +666,8 @@ static int run_import(const struct retrace_conf *conf, const char *release)
             added, opt.import_dir, same, bad);
         totals.packages_new = added;
         totals.packages_failed = bad;
-        update_index(conf, release, true);
+        if (update_index(conf, release, true) == 0 && !bad && !totals.local_failure)
+                record_success(conf, release);
         close(lock);
         if (totals.local_failure)
                 return EXIT_LOCAL;

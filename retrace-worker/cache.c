@@ -40,6 +40,8 @@ struct pkg_cache {
         char *pkgdir;           /* CacheDir/packages */
         int dfd;                /* open on pkgdir */
         uint64_t max_bytes;
+        uint64_t bytes;         /* what the last cache_evict() left */
+        bool bytes_known;
 };
 
 /* --- small helpers ---------------------------------------------------------- */
@@ -1141,7 +1143,7 @@ int64_t cache_evict(struct pkg_cache *c, struct error *err)
                 p->nevra[len] = '\0';
                 if (!last_use(c, p->nevra, &p->used))
                         continue;
-                p->bytes = c->max_bytes ? tree_size(c, p->nevra) : 0;
+                p->bytes = tree_size(c, p->nevra);
                 total += p->bytes;
                 count++;
         }
@@ -1165,7 +1167,15 @@ int64_t cache_evict(struct pkg_cache *c, struct error *err)
                 }
         }
         free(list);
+        c->bytes = total;
+        c->bytes_known = true;
         return r < 0 && freed == 0 ? r : freed;
+}
+
+bool cache_size(const struct pkg_cache *c, uint64_t *bytes)
+{
+        *bytes = c->bytes;
+        return c->bytes_known;
 }
 
 /* --- task roots ------------------------------------------------------------- */

@@ -70,6 +70,11 @@ int cache_get(struct pkg_cache *c, const char *nevra, const char *rpm_path, char
  * negative errno when nothing could be freed because of an error. */
 int64_t cache_evict(struct pkg_cache *c, struct error *err);
 
+/* The cache's size in bytes (the .size files summed) as the last
+ * cache_evict() left it; false before the first. Packages extracted since
+ * are not in it. */
+bool cache_size(const struct pkg_cache *c, uint64_t *bytes);
+
 /* What one extraction made. */
 struct cache_extract_stats {
         uint64_t disk_bytes;    /* st_blocks * 512 of what was created */

@@ -14,7 +14,10 @@
  *
  * Finished tasks are deleted after DeleteTaskAfter / DeleteFailedTaskAfter
  * hours, uploads abandoned by a killed httpd child after a day, and the
- * package cache is kept under CacheMaxSize.
+ * package cache is kept under CacheMaxSize. Each task process adds what
+ * its task did to SpoolDir/stats/worker (stage durations, result, cache
+ * hits), and housekeeping records the cache's size there: /metrics shows
+ * them (common/stats.h).
  */
 #include "config.h"
 
@@ -38,6 +41,7 @@
 #include "cache.h"
 #include "conf.h"
 #include "spool.h"
+#include "stats.h"
 #include "task.h"
 
 #define MAX_ATTEMPTS 3
@@ -352,6 +356,21 @@ static void expire_tasks(void)
         closedir(d);
 }
 
+/* The cache's size for /metrics (stats.h), when it changed. */
+static void record_cache_size(void)
+{
+        static uint64_t recorded = UINT64_MAX;
+        struct worker_stats delta = { 0 };
+        struct error err;
+        if (!cache_size(env.cache, &delta.cache_bytes) || delta.cache_bytes == recorded)
+                return;
+        delta.cache_bytes_known = true;
+        if (stats_worker_add(conf.spool_dir, &delta, &err) < 0)
+                logmsg("cannot record statistics: %s", err.msg);
+        else
+                recorded = delta.cache_bytes;
+}
+
 static void housekeeping(void)
 {
         struct error err;
@@ -362,6 +381,7 @@ static void housekeeping(void)
                 logmsg("cache: %s", err.msg);
         else if (freed > 0 && opt.verbose)
                 logmsg("cache: evicted %lld MiB", (long long)(freed >> 20));
+        record_cache_size();
 }
 
 /* --- main ------------------------------------------------------------------- */

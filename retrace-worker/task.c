@@ -21,6 +21,7 @@
 #include "release.h"
 #include "repoindex.h"
 #include "resolve.h"
+#include "stats.h"
 #include "task.h"
 
 #define MIB (UINT64_C(1) << 20)
@@ -34,6 +35,7 @@ struct task {
         int log_fd;
         bool keep_environment;          /* task type 1 */
         double stage_started;
+        struct worker_stats stats;      /* what this task adds to /metrics */
 };
 
 /* --- the task's log -------------------------------------------------------- */
@@ -82,6 +84,28 @@ static int stage(struct task *t, enum task_stage s)
 static void stage_done(struct task *t, const char *what)
 {
         tlog(t, "INFO", "%s took %.2f s", what, now_s() - t->stage_started);
+}
+
+/* A timed stage (stats.h) ran from t0 to now, well or not. */
+static void stage_timed(struct task *t, enum stats_stage s, double t0)
+{
+        double d = now_s() - t0;
+        stats_observe(&t->stats.stage[s], d > 0 ? (uint64_t)(d * 1e6) : 0);
+}
+
+/* Adds the task's counters to SpoolDir/stats/worker, before its final
+ * status is written: a client that sees the task finished finds it
+ * counted in /metrics. Not the user's concern: stderr only. */
+static void stats_flush(struct task *t, bool success)
+{
+        struct error err;
+        if (success)
+                t->stats.tasks_success++;
+        else
+                t->stats.tasks_failure++;
+        if (stats_worker_add(t->env->conf->spool_dir, &t->stats, &err) < 0)
+                fprintf(stderr, "task %u: cannot record statistics: %s\n", t->id, err.msg);
+        memset(&t->stats, 0, sizeof t->stats);
 }
 
 /* --- crash data -------------------------------------------------------------- */
@@ -345,10 +369,14 @@ static int prepare(struct task *t, struct crash *c, struct error *err)
 {
         struct repoindex *idx;
         struct resolution res;
+        double resolve_t0 = now_s();
         int r = repoindex_open(t->env->conf->repo_dir, c->release_id, &idx, err);
-        if (r < 0)
+        if (r < 0) {
+                stage_timed(t, STATS_STAGE_RESOLVE, resolve_t0);
                 return r;
+        }
         r = resolve_packages(idx, &c->core, &c->nevra, c->core.arch, &res, err);
+        stage_timed(t, STATS_STAGE_RESOLVE, resolve_t0);
         if (r < 0) {
                 repoindex_free(idx);
                 return r;
@@ -361,6 +389,7 @@ static int prepare(struct task *t, struct crash *c, struct error *err)
         tlog(t, "INFO", "%zu packages: %zu binary, %zu debuginfo, %zu debugsource and dwz",
              res.count, res.binaries, res.debuginfo, res.companions);
 
+        double t0 = now_s();
         if (path_format(t->root, sizeof t->root, "%s/roots/%u", t->env->conf->cache_dir, t->id) < 0) {
                 t->root[0] = '\0';
                 r = error_set(err, ENAMETOOLONG, "CacheDir '%s' is too long a path",
@@ -373,7 +402,6 @@ static int prepare(struct task *t, struct crash *c, struct error *err)
                 goto out;
         }
         size_t hits = 0;
-        double t0 = now_s();
         for (size_t i = 0; i < res.count; i++) {
                 struct repo_pkg_info pi;
                 repoindex_package(idx, res.packages[i], &pi);
@@ -390,6 +418,8 @@ static int prepare(struct task *t, struct crash *c, struct error *err)
                 if (r < 0)
                         goto out;
                 hits += !extracted;
+                t->stats.cache_hits += !extracted;
+                t->stats.cache_misses += extracted;
                 tlog(t, "INFO", "%s %s", extracted ? "Extracted" : "Cached", nevra);
                 r = root_add_package(t->root, tree, err);
                 if (r < 0)
@@ -400,6 +430,7 @@ static int prepare(struct task *t, struct crash *c, struct error *err)
         tlog(t, "INFO", "Root assembled from %zu packages (%zu from the cache) in %.2f s",
              res.count, hits, now_s() - t0);
 out:
+        stage_timed(t, STATS_STAGE_ASSEMBLE, t0);
         resolution_free(&res);
         repoindex_free(idx);
         return r;
@@ -536,6 +567,7 @@ int task_fail(const struct worker_env *env, task_id id, const char *why)
         }
         tlog(&t, "ERROR", "%s", why);
         clean_up(&t);
+        stats_flush(&t, false);
         r = finish(&t, TASK_STAGE_FINISHED_FAILURE);
         close(t.log_fd);
         return r;
@@ -559,7 +591,9 @@ int task_run(const struct worker_env *env, task_id id)
 
         if (stage(&t, TASK_STAGE_ANALYZING) < 0)
                 goto done;
-        if (analyze(&t, c, &err) < 0)
+        r = analyze(&t, c, &err);
+        stage_timed(&t, STATS_STAGE_ANALYZE, t.stage_started);
+        if (r < 0)
                 goto failed;
         stage_done(&t, "Analysis");
         if (stage(&t, TASK_STAGE_PREPARING) < 0)
@@ -569,7 +603,9 @@ int task_run(const struct worker_env *env, task_id id)
         stage_done(&t, "Preparation");
         if (stage(&t, TASK_STAGE_RETRACING) < 0)
                 goto done;
-        if (retrace(&t, c, &err) < 0)
+        r = retrace(&t, c, &err);
+        stage_timed(&t, STATS_STAGE_GDB, t.stage_started);
+        if (r < 0)
                 goto failed;
         stage_done(&t, "Retrace");
         final = TASK_STAGE_FINISHED_SUCCESS;
@@ -580,6 +616,7 @@ done:
         stage(&t, TASK_STAGE_CLEANING);
         clean_up(&t);
         tlog(&t, "INFO", "The task took %.2f s", now_s() - started);
+        stats_flush(&t, final == TASK_STAGE_FINISHED_SUCCESS);
         finish(&t, final);
         core_info_free(&c->core);
         free(c);

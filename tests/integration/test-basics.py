@@ -90,6 +90,11 @@ def main():
     ok(b"2 of 4" in r.body, "/ shows the current load", r.text)
     ok(b"33 MiB" in r.body and b"777 MiB" in r.body, "/ shows the limits")
     ok(b"deleted" in r.body and b"hours" in r.body, "/ has a data-retention notice")
+    ok(b"only the holder of a task's password" in r.body and b"administrators" in r.body,
+       "/ says who can read the data", r.text)
+    ok(f"retrace-client batch --url http://127.0.0.1:{srv.port} -d".encode() in r.body,
+       "/ shows how to run the client against this server", r.text)
+    ok(b"analyze_RetraceServer" in r.body, "/ names ABRT's event", r.text)
 
     # HEAD: headers without a body.
     r = srv.request("HEAD", "/settings")
@@ -103,9 +108,10 @@ def main():
     # Metrics are on in write-config's default configuration.
     r = srv.get("/metrics")
     eq(r.status, 200, "/metrics answers 200 with RetraceMetrics on")
-    ok(b"retrace_tasks_queued 2" in r.body, "/metrics counts queued tasks", r.text)
-    ok(b'retrace_tasks_finished{result="success"} 1' in r.body, "/metrics counts finished tasks", r.text)
-    ok(b"# TYPE retrace_tasks_running gauge" in r.body, "/metrics is Prometheus text", r.text)
+    ok(b'retrace_tasks{state="queued"} 2' in r.body, "/metrics counts queued tasks", r.text)
+    ok(b'retrace_tasks{state="finished_success"} 1' in r.body, "/metrics counts finished tasks", r.text)
+    ok(b"# TYPE retrace_tasks gauge" in r.body, "/metrics is Prometheus text "
+       "(test-metrics.py parses it)", r.text)
 
     # Unknown paths and malformed ids.
     for path in ["/nothing", "/12345678", "/1234567890", "/012345678", "/12345678a",
@@ -134,6 +140,8 @@ def main():
     r = srv.get("/retrace/")
     eq(r.status, 200, "/retrace/ is the index page")
     ok(b'href="/retrace/settings"' in r.body, "the index page links relative to the mount point", r.text)
+    ok(f"--url http://127.0.0.1:{srv.port}/retrace -d".encode() in r.body,
+       "the index page gives the client the mount point's URL", r.text)
     srv.finish()
 
     # Every error-log line carries its own tag, so a log line leads to one

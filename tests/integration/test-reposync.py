@@ -70,6 +70,16 @@ SUMMARY = re.compile(r"^(dry run: )?(\d+) releases, (\d+) repositories \((\d+) u
 sanitizer_reports = []
 
 
+def last_success(site, release):
+    """RepoDir/<release>/.reposync/last-success (common/stats.h): unix
+    seconds of the last sync without failure, or None."""
+    try:
+        with open(os.path.join(site.release_dir(release), ".reposync", "last-success")) as f:
+            return int(f.read())
+    except OSError:
+        return None
+
+
 def sha256_file(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
@@ -262,8 +272,12 @@ def test_versions(work, site):
     srv.serve_tree(up)
     site.set_repos({"main.repo": repo_text("crasher", srv.url("/files/"), rel)})
     try:
+        t0 = int(time.time())
         r = site.sync()
         eq(r.rc, 0, "v1: exit 0")
+        ok(t0 <= (last_success(site, rel) or 0) <= time.time(),
+           "v1: the time of the complete sync is recorded in .reposync/last-success",
+           last_success(site, rel))
         eq(site.packages(rel), names(V1), "v1: the five packages are in Packages/")
         eq(packages_verify(site, rel, srv.files), [], "v1: each package is byte for byte upstream's")
         eq(site.incoming(rel), [], "v1: nothing left in .reposync/incoming/")
@@ -544,12 +558,15 @@ def test_failures(work, site, rel):
         eq(site.packages(rel2), names(V1), "one of two repositories fails: the other one was synced")
         eq(site.query("nevra", rel2, f"crasher-1.0-1.fc40.{ARCH}"), [f"crasher-1.0-1.fc40.{ARCH}"],
            "one of two repositories fails: ... and indexed")
+        eq(last_success(site, rel2), None,
+           "one of two repositories fails: no last success is recorded for the release")
 
         # Several base URLs: the first that answers is used.
         rel3 = "rhel-8-x86_64"
         site.set_repos({"a.repo": repo_text("mirrors", f"{down} {srv.url('/files/')}", rel3)})
         r = site.sync()
         ok(r.rc == 0, "baseurl lists a dead mirror first: exit 0 from the second", r)
+        ok(last_success(site, rel3), "baseurl lists a dead mirror first: a last success is recorded")
         eq(site.packages(rel3), sorted(names(V1) + names(V2)), "baseurl lists a dead mirror first: synced")
     finally:
         srv.stop()
@@ -1081,6 +1098,10 @@ def test_module(work, site, rel):
     r = srv.get("/checkpackage", headers={"X-Package-NVR": "crasher-1.2-1.fc40", "X-Package-Arch": ARCH,
                                           "X-OS-Release": rel})
     eq(r.status, 404, "mod_retrace: /checkpackage does not find a version never mirrored")
+    r = srv.get("/metrics")
+    want = f'retrace_reposync_last_success_timestamp_seconds{{release="{rel}"}} {last_success(site, rel)}'
+    ok(want in r.text.splitlines(), "mod_retrace: /metrics shows the release's last successful sync",
+       r.text)
     srv.finish()
 
 

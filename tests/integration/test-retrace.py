@@ -44,18 +44,17 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from rtest import (ok, eq, diag, bail, run_tests, Server, make_tar, compress,  # noqa: E402
-                   CONTENT_TYPES, TOP_BUILDDIR, TESTDATA)
+from rtest import (ok, eq, diag, bail, run_tests, Server, compress,  # noqa: E402
+                   TOP_BUILDDIR, TESTDATA)
 import crashes  # noqa: E402
 import rpmfix  # noqa: E402
+from worker import Worker, submit, wait_all, show, catch_in_gdb, F40  # noqa: E402
 
-WORKER = os.path.join(TOP_BUILDDIR, "retrace-worker", "retrace-worker")
 RPM_CACHE = os.path.join(TOP_BUILDDIR, "tests", "fixtures", "rpms")
 ABIGAIL = os.path.join(TESTDATA, "libabigail-real-fedora-rhel-rpms-with-debuginfo")
 ELFUTILS = os.path.join(TESTDATA, "elfutils-cores-x86_64")
 SATYR = os.path.join(TESTDATA, "satyr-null-dereference-x86_64")
 ABRT_F16 = os.path.join(TESTDATA, "abrt-problemdir-sleep-f16-with-coredump", "problem_dir")
-F40 = "Fedora release 40 (Forty)\n"
 GLIBC = crashes.host_glibc_version()
 
 # --- fixtures -----------------------------------------------------------------
@@ -165,142 +164,6 @@ def make_cores(fx, work):
           kill_after=1.0)
     diag(f"cores made in {time.time() - t0:.1f} s")
     return cores
-
-
-# --- the worker -----------------------------------------------------------------
-
-
-class Worker:
-    """The real retrace-worker as httpd's user (the spool's owner), in a
-    session of its own so that a test can kill it with its task processes."""
-
-    def __init__(self, srv, jobs=2):
-        self.srv = srv
-        self.jobs = jobs
-        self.proc = None
-        self.logfile = os.path.join(srv.state, "log", "worker.log")
-
-    def start(self):
-        cmd = [WORKER, "-c", os.path.join(self.srv.etc, "retrace-server.conf"), "-v",
-               "-j", str(self.jobs)]
-        if self.srv.user:
-            cmd = ["setpriv", f"--reuid={self.srv.user}", f"--regid={self.srv.group}",
-                   "--clear-groups"] + cmd
-        self.log = open(self.logfile, "ab")
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log,
-                                     stderr=self.log, start_new_session=True)
-        deadline = time.time() + 10
-        while "watching" not in self.text() and time.time() < deadline:
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        ok(self.proc.poll() is None and "watching" in self.text(),
-           "the worker starts and watches the queue", self.text()[-2000:])
-
-    def text(self):
-        try:
-            with open(self.logfile, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def children(self):
-        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)],
-                             stdout=subprocess.PIPE).stdout.decode()
-        return [int(x) for x in out.split()]
-
-    def kill(self, group):
-        """SIGKILL: the daemon alone, or its whole session (a service
-        manager stopping it hard, or a machine going down)."""
-        if group:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        else:
-            self.proc.kill()
-        self.proc.wait()
-        self.log.close()
-        self.proc = None
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        if self.proc:
-            self.log.close()
-        self.proc = None
-
-
-# --- tasks ----------------------------------------------------------------------
-
-
-class Task:
-    def __init__(self, srv, name, task_id, password):
-        self.srv = srv
-        self.name = name
-        self.id = task_id
-        self.pw = password
-        self.status = None
-        self.backtrace = self.log = self.exploitable = ""
-        self.progress_seen = []
-
-    def get(self, sub=""):
-        r = self.srv.request("GET", f"/{self.id}{sub}", headers={"X-Task-Password": self.pw})
-        if r.header("x-task-password"):
-            self.pw = r.header("x-task-password")     # PasswordRotation on
-        return r
-
-    def poll(self):
-        r = self.get()
-        if r.status == 200:
-            self.status = r.header("x-task-status")
-            p = r.header("x-task-progress")
-            if p and (not self.progress_seen or self.progress_seen[-1] != p):
-                self.progress_seen.append(p)
-        return self.status
-
-    def finished(self):
-        return self.status in ("FINISHED_SUCCESS", "FINISHED_FAILURE")
-
-    def fetch(self):
-        for attr, sub in (("backtrace", "/backtrace"), ("log", "/log"),
-                          ("exploitable", "/exploitable")):
-            r = self.get(sub)
-            setattr(self, attr, r.text if r.status == 200 else "")
-
-
-def submit(srv, name, core, package, executable, os_release=F40, core_member="coredump",
-           compression="xz", extra=()):
-    members = [(core_member, core), ("executable", executable.encode() + b"\n"),
-               ("package", package.encode() + b"\n")]
-    if os_release is not None:
-        members.append(("os_release", os_release.encode()))
-    members += list(extra)
-    archive = make_tar(members, compression)
-    r = srv.create(archive, CONTENT_TYPES[compression])
-    if not ok(r.status == 201, f"{name}: upload accepted (201)", r):
-        return None
-    return Task(srv, name, r.header("x-task-id"), r.header("x-task-password"))
-
-
-def wait_all(tasks, timeout):
-    deadline = time.time() + timeout
-    pending = [t for t in tasks if t]
-    while pending and time.time() < deadline:
-        for t in pending:
-            t.poll()
-        pending = [t for t in pending if not t.finished()]
-        time.sleep(0.1)
-    for t in tasks:
-        if t:
-            t.fetch()
-    return not pending
-
-
-def show(t):
-    return f"status {t.status}\n--- log\n{t.log[-3000:]}\n--- backtrace\n{t.backtrace[:6000]}"
 
 
 def core_section(bt):
@@ -723,56 +586,6 @@ def check_concurrency(worker, tasks):
     ok(running and max(running) == 2, "two tasks at once: the worker ran two tasks together",
        text[-3000:])
     ok(running and max(running) <= 2, "two tasks at once: never more than -j 2", running)
-
-
-def task_processes(worker):
-    """The worker daemon's children: its task processes."""
-    try:
-        with open(f"/proc/{worker.proc.pid}/task/{worker.proc.pid}/children") as f:
-            return [int(x) for x in f.read().split()]
-    except OSError:
-        return worker.children()
-
-
-def children_of(pid):
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(x) for x in f.read().split()]
-    except OSError:
-        return []
-
-
-def comm(pid):
-    try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip()
-    except OSError:
-        return ""
-
-
-def descendants(pid):
-    out = []
-    todo = children_of(pid)
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo += children_of(p)
-    return out
-
-
-def catch_in_gdb(worker, timeout=60):
-    """Waits until a task process of the worker runs gdb in its sandbox:
-    the task is at "Generating backtrace". Returns the task process's pid.
-    Not at bwrap's start already: bwrap 0.8 sets its child's parent-death
-    signal without checking that the parent still lives, so a kill while
-    bwrap is setting up can leave the sandbox's init behind for good."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        for pid in task_processes(worker):
-            if any(comm(c) == "gdb" for c in descendants(pid)):
-                return pid
-        time.sleep(0.001)
-    return None
 
 
 def check_kills(srv, worker, cores):

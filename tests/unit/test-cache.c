@@ -78,6 +78,9 @@ static double now_s(void)
  * into out (at most outlen - 1 bytes, NUL-terminated) when out is given.
  * Returns the exit status. */
 static int vrun(char *out, size_t outlen, const char *fmt, va_list ap)
+        __attribute__((format(printf, 3, 0)));
+
+static int vrun(char *out, size_t outlen, const char *fmt, va_list ap)
 {
         char cmd[16384];
         int n = vsnprintf(cmd, sizeof cmd, fmt, ap);

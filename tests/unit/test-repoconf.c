@@ -342,7 +342,7 @@ static const struct good_case good_cases[] = {
 
         { "a file with no repository, an empty file", {
                 { "comments.repo", "# nothing here yet\n\n; still nothing\n" },
-                { "empty.repo", "" } }, { { NULL } } },
+                { "empty.repo", "" } }, { { .id = NULL } } },
 };
 
 static void test_good_files(void **state)
