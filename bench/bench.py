@@ -61,14 +61,15 @@ def summary(xs):
             "runs": [round(x, 4) for x in xs]}
 
 
-def alternate(rounds, sides):
-    """sides: [(name, fn)]; fn() returns seconds. Runs A B C A B C ...
-    Returns {name: summary}."""
+def alternate(rounds, sides, unit="s"):
+    """sides: [(name, fn)]; fn() returns seconds (or another unit). Runs
+    A B C A B C ... Returns {name: summary}."""
     times = {name: [] for name, _ in sides}
     for r in range(rounds):
         for name, fn in sides:
             times[name].append(fn())
-        say("  round %d: %s" % (r + 1, ", ".join(f"{n} {times[n][-1]:.3f} s" for n, _ in sides)))
+        say("  round %d: %s" % (r + 1, ", ".join(f"{n} {times[n][-1]:.3f} {unit}"
+                                                  for n, _ in sides)))
     return {n: summary(t) for n, t in times.items()}
 
 
@@ -797,7 +798,8 @@ def compare_polling(b, crash, seconds=4):
         rps, cmd = wrk(f"{base}/static/status", seconds)
         cmds["static"] = cmd + [f"{base}/static/status"]
         return rps
-    res = alternate(b.args.rounds, [("status", status_side), ("static", static_side)])
+    res = alternate(b.args.rounds, [("status", status_side), ("static", static_side)],
+                    unit="req/s")
     res["body_bytes"] = len(body)
     b.results["comparisons"]["polling"] = res
     b.results["commands"]["polling"] = {k: " ".join(shlex.quote(a) for a in v).replace(
@@ -984,6 +986,11 @@ def compare_resync(b, packages=10000):
 # --- machine facts ------------------------------------------------------------------
 
 
+def load_average():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
 def machine_facts(b):
     def out(cmd):
         try:
@@ -1013,6 +1020,7 @@ def machine_facts(b):
         "commit": out(["git", "-C", TOP, "describe", "--always", "--dirty"]),
         "worker_jobs": b.jobs,
         "netns": os.environ.get("RETRACE_BENCH_NETNS", "no"),
+        "load_before": load_average(),
     }
     return facts
 
@@ -1064,6 +1072,7 @@ def main():
             compare_index(b)
             compare_resync(b)
     finally:
+        b.results["machine"]["load_after"] = load_average()
         b.results["seconds"] = time.monotonic() - T0
         with open(args.json, "w") as f:
             json.dump(b.results, f, indent=1)

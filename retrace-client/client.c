@@ -227,7 +227,8 @@ static int fail_response(struct client *c, const char *what, const struct http_r
         switch (r->status) {
         case 403:
                 if (plain)
-                        complain(c, "the server may accept this only over HTTPS; try an https:// URL");
+                        complain(c, "the server may accept this only over HTTPS; "
+                                 "try an https:// URL");
                 if (c->task_id[0])
                         complain(c, "a task password works for its task only, and on a server that "
                                  "rotates passwords only once");
@@ -447,7 +448,8 @@ static int read_release(struct client *c, struct crash *cr)
                 }
                 struct release rel;
                 if (release_parse(text, &rel, &err) < 0 ||
-                    release_id_make(&rel, cr->arch, cr->release_id, sizeof cr->release_id, &err) < 0) {
+                    release_id_make(&rel, cr->arch, cr->release_id, sizeof cr->release_id,
+                                    &err) < 0) {
                         complain(c, "the release in '%s' cannot be used: %s", names[i], err.msg);
                         if (err.code == ENOTSUP)
                                 ret = EXIT_NOT_SUPPORTED;
@@ -491,8 +493,9 @@ static int read_crash(struct client *c, struct crash *cr)
         if (r < 0 || !cr->pkg_arch[0])
                 snprintf(cr->pkg_arch, sizeof cr->pkg_arch, "%s", cr->arch);
         if (!arch_known(cr->arch) || !arch_known(cr->pkg_arch)) {
+                const char *bad = arch_known(cr->arch) ? cr->pkg_arch : cr->arch;
                 complain(c, "the problem directory '%s' names an unknown architecture '%s'",
-                         c->pd->path, error_quote(arch_known(cr->arch) ? cr->pkg_arch : cr->arch, q));
+                         c->pd->path, error_quote(bad, q));
                 return EXIT_INPUT;
         }
         int ret = read_release(c, cr);
@@ -513,7 +516,8 @@ static int wait_busy(struct client *c, double seconds, unsigned attempt, const c
                 seconds = c->opt.max_wait;
         char d[32];
         format_duration(seconds, d, sizeof d);
-        progress_say(&c->prog, "%s; trying again in %s (%u of %u)", why, d, attempt + 1, c->opt.retries);
+        progress_say(&c->prog, "%s; trying again in %s (%u of %u)", why, d, attempt + 1,
+                     c->opt.retries);
         sleep_seconds(seconds);
         return 0;
 }
@@ -533,7 +537,8 @@ static int check_settings(struct client *c, const struct crash *cr, struct setti
                 }
                 if (s->releases && !word_in(s->releases, cr->release_id)) {
                         complain(c, "the release '%s' is not supported by the server%s%s",
-                                 cr->release_id, *s->releases ? "; it supports: " : " (it supports none yet)",
+                                 cr->release_id,
+                                 *s->releases ? "; it supports: " : " (it supports none yet)",
                                  s->releases);
                         return EXIT_NOT_SUPPORTED;
                 }
@@ -597,7 +602,8 @@ struct packed {
 };
 
 /* Step 4a: the counting pass. */
-static int count_archive(struct client *c, const struct crash *cr, uint64_t limit, struct packed *out)
+static int count_archive(struct client *c, const struct crash *cr, uint64_t limit,
+                         struct packed *out)
 {
         struct error err;
         struct packer *p;
@@ -667,7 +673,8 @@ static int count_archive(struct client *c, const struct crash *cr, uint64_t limi
         progress_say(&c->prog, "Compressed %s to %s in %s", a, b, d);
         if (c->opt.verbose)
                 progress_say(&c->prog, "(%" PRIu64 " bytes; largest output buffer %zu bytes; %s)",
-                             out->size, peak, out->kept ? "kept in memory" : "packed again while sent");
+                             out->size, peak,
+                             out->kept ? "kept in memory" : "packed again while sent");
         return EXIT_OK;
 }
 
@@ -951,18 +958,14 @@ static int poll_task(struct client *c, char *final_status, size_t len)
         }
 }
 
-static int save_backtrace(struct client *c)
+/* Fetches the backtrace into w and renames it to "backtrace". */
+static int save_backtrace_into(struct client *c, struct pd_write *w)
 {
         struct error err;
-        struct pd_write w;
-        if (problem_dir_write_begin(c->pd, &w, 0, &err) < 0) {
-                complain(c, "%s", err.msg);
-                return EXIT_ERROR;
-        }
-        FILE *f = fdopen(w.fd, "w");
+        FILE *f = fdopen(w->fd, "w");
         if (!f) {
                 complain(c, "cannot write the backtrace: %s", strerror(errno));
-                problem_dir_write_abort(c->pd, &w);
+                problem_dir_write_abort(c->pd, w);
                 return EXIT_ERROR;
         }
         struct http_response r = { 0 };
@@ -972,17 +975,20 @@ static int save_backtrace(struct client *c)
         uint64_t size = r.sink_bytes;
         http_response_clear(&r);
         if (fflush(f) != 0 && ret == EXIT_OK) {
-                complain(c, "cannot write the backtrace into '%s': %s", c->pd->path, strerror(errno));
+                complain(c, "cannot write the backtrace into '%s': %s", c->pd->path,
+                         strerror(errno));
                 ret = EXIT_ERROR;
         }
-        /* The descriptor now belongs to f; commit fsyncs and closes it. */
-        w.fd = dup(fileno(f));
+        /* The descriptor now belongs to f; commit fsyncs and closes a copy. */
+        w->fd = dup(fileno(f));
         fclose(f);
-        if (ret != EXIT_OK || w.fd < 0) {
-                problem_dir_write_abort(c->pd, &w);
+        if (ret != EXIT_OK || w->fd < 0) {
+                if (w->fd < 0)
+                        (void)unlinkat(c->pd->dfd, w->tmp, 0);
+                problem_dir_write_abort(c->pd, w);
                 return ret != EXIT_OK ? ret : EXIT_ERROR;
         }
-        if (problem_dir_write_commit(c->pd, &w, PD_BACKTRACE, &err) < 0) {
+        if (problem_dir_write_commit(c->pd, w, PD_BACKTRACE, &err) < 0) {
                 complain(c, "%s", err.msg);
                 return EXIT_ERROR;
         }
@@ -990,6 +996,43 @@ static int save_backtrace(struct client *c)
         format_size(size, s, sizeof s);
         progress_say(&c->prog, "Backtrace (%s) saved as %s/" PD_BACKTRACE, s, c->pd->path);
         return EXIT_OK;
+}
+
+/* A temporary file in the problem directory, removed when a signal ends
+ * the client before it is renamed into place (ABRT would list it). */
+static volatile sig_atomic_t tmp_dfd = -1;
+static char tmp_name[sizeof ((struct pd_write *)0)->tmp];
+
+static void on_fatal_signal(int sig)
+{
+        if (tmp_dfd >= 0)
+                (void)unlinkat(tmp_dfd, tmp_name, 0);
+        signal(sig, SIG_DFL);
+        raise(sig);
+}
+
+static void tmp_guard(const struct problem_dir *pd, const struct pd_write *w)
+{
+        if (w) {
+                memcpy(tmp_name, w->tmp, sizeof tmp_name);
+                tmp_dfd = pd->dfd;
+        } else {
+                tmp_dfd = -1;
+        }
+}
+
+static int save_backtrace(struct client *c)
+{
+        struct error err;
+        struct pd_write w;
+        if (problem_dir_write_begin(c->pd, &w, 0, &err) < 0) {
+                complain(c, "%s", err.msg);
+                return EXIT_ERROR;
+        }
+        tmp_guard(c->pd, &w);
+        int ret = save_backtrace_into(c, &w);
+        tmp_guard(NULL, NULL);
+        return ret;
 }
 
 static int save_exploitable(struct client *c)
@@ -1008,7 +1051,8 @@ static int save_exploitable(struct client *c)
                 int rating = exploitable_rating(r.body ? r.body : "");
                 if (rating >= MIN_EXPLOITABLE_RATING) {
                         struct error err;
-                        if (problem_dir_save(c->pd, PD_EXPLOITABLE, r.body, r.body_len, 0, &err) < 0) {
+                        if (problem_dir_save(c->pd, PD_EXPLOITABLE, r.body, r.body_len, 0,
+                                             &err) < 0) {
                                 complain(c, "%s", err.msg);
                                 ret = EXIT_ERROR;
                         } else {
@@ -1066,13 +1110,15 @@ static int load_task(struct client *c)
                 }
                 snprintf(c->task_id, sizeof c->task_id, "%s", c->opt.task);
                 if (strlen(c->opt.password) > PASSWORD_LEN) {
-                        complain(c, "invalid task password: not %d characters of [0-9A-Za-z]", PASSWORD_LEN);
+                        complain(c, "invalid task password: not %d characters of [0-9A-Za-z]",
+                                 PASSWORD_LEN);
                         return EXIT_INPUT;
                 }
                 snprintf(c->password, sizeof c->password, "%s", c->opt.password);
         } else if (c->pd) {
                 if (problem_dir_read(c->pd, PD_TASK_ID, c->task_id, sizeof c->task_id, &err) < 0 ||
-                    problem_dir_read(c->pd, PD_TASK_PASSWORD, c->password, sizeof c->password, &err) < 0) {
+                    problem_dir_read(c->pd, PD_TASK_PASSWORD, c->password, sizeof c->password,
+                                     &err) < 0) {
                         complain(c, "%s (no task was created from this directory?)", err.msg);
                         return EXIT_INPUT;
                 }
@@ -1086,7 +1132,8 @@ static int load_task(struct client *c)
                 return EXIT_INPUT;
         }
         if (!password_well_formed(c->password)) {
-                complain(c, "invalid task password: not %d characters of [0-9A-Za-z]", PASSWORD_LEN);
+                complain(c, "invalid task password: not %d characters of [0-9A-Za-z]",
+                         PASSWORD_LEN);
                 return EXIT_INPUT;
         }
         return EXIT_OK;
@@ -1187,7 +1234,8 @@ int main(int argc, char **argv)
                 case OPT_NO_PKGCHECK: o->no_pkgcheck = true; break;
                 case 'l':
                         if (!parse_seconds(optarg, &o->status_delay)) {
-                                complain(NULL, "--status-delay: not a number of seconds: '%s'", optarg);
+                                complain(NULL, "--status-delay: not a number of seconds: '%s'",
+                                         optarg);
                                 return EXIT_INPUT;
                         }
                         break;
@@ -1196,7 +1244,8 @@ int main(int argc, char **argv)
                         errno = 0;
                         unsigned long n = strtoul(optarg, &end, 10);
                         if (errno || end == optarg || *end || n > 1000 || optarg[0] == '-') {
-                                complain(NULL, "--retries: not a number from 0 to 1000: '%s'", optarg);
+                                complain(NULL, "--retries: not a number from 0 to 1000: '%s'",
+                                         optarg);
                                 return EXIT_INPUT;
                         }
                         o->retries = (unsigned)n;
@@ -1244,6 +1293,9 @@ int main(int argc, char **argv)
                 return EXIT_INPUT;
         }
         signal(SIGPIPE, SIG_IGN);
+        signal(SIGINT, on_fatal_signal);
+        signal(SIGTERM, on_fatal_signal);
+        signal(SIGHUP, on_fatal_signal);
         progress_init(&c->prog, stderr, isatty(STDERR_FILENO));
 
         struct error err;

@@ -44,7 +44,8 @@ int http_new(const char *url, bool insecure, bool verbose, struct http **out, st
                 return error_set(err, EINVAL, "no server URL given");
         for (const char *s = url; *s; s++)
                 if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f)
-                        return error_set(err, EINVAL, "invalid server URL '%s'", error_quote(url, q));
+                        return error_set(err, EINVAL, "invalid server URL '%s'",
+                                         error_quote(url, q));
         const char *scheme = strstr(url, "://");
         if (scheme && strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
                 return error_set(err, EINVAL, "invalid server URL '%s': only http:// and https:// "
@@ -65,7 +66,8 @@ int http_new(const char *url, bool insecure, bool verbose, struct http **out, st
                 http_free(h);
                 return error_set(err, ENOMEM, "out of memory");
         }
-        snprintf(h->base, len + sizeof "https://", "%s%.*s", scheme ? "" : "https://", (int)len, url);
+        snprintf(h->base, len + sizeof "https://", "%s%.*s", scheme ? "" : "https://", (int)len,
+                 url);
         h->verbose = verbose;
 
         CURL *c = h->curl;
@@ -380,7 +382,8 @@ int http_request(struct http *h, const struct http_request *req, struct http_res
                         code = EIO;
                 }
                 ret = error_set(err, code, "%s %s failed: %s%s", req->method, url, why,
-                                code == EPROTO ? " (-k accepts a certificate that cannot be verified)" : "");
+                                code == EPROTO ? " (-k accepts a certificate that cannot be "
+                                                 "verified)" : "");
         } else if (!x.final) {
                 ret = error_set(err, EPROTO, "%s %s: no complete answer", req->method, url);
         }

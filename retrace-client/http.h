@@ -9,7 +9,7 @@
  * is handed to the session's password hook as soon as the response's
  * headers are complete, before its body is read, so that a client that
  * dies while the body arrives still has the password it must use next.
- * A servers that does not rotate sends no such header; the hook is then
+ * A server that does not rotate sends no such header; the hook is then
  * never called.
  */
 #ifndef RETRACE_CLIENT_HTTP_H

@@ -151,7 +151,8 @@ int packer_new(const struct pack_set *set, struct packer **out, struct error *er
                 return error_set(err, ENOMEM, "out of memory");
         }
         if (archive_write_add_filter_xz(p->a) != ARCHIVE_OK ||
-            archive_write_set_filter_option(p->a, "xz", "compression-level", XZ_PRESET) != ARCHIVE_OK ||
+            archive_write_set_filter_option(p->a, "xz", "compression-level",
+                                            XZ_PRESET) != ARCHIVE_OK ||
             archive_write_set_format_pax_restricted(p->a) != ARCHIVE_OK ||
             /* No blocking and no padding after the xz stream. */
             archive_write_set_bytes_per_block(p->a, 0) != ARCHIVE_OK ||
@@ -225,13 +226,14 @@ static int step(struct packer *p, struct error *err)
                 if (n < 0)
                         return error_set_errno(err, errno, "cannot read '%s'", f->name);
                 if (n == 0)
-                        return error_set(err, ESTALE, "'%s' shrank while it was being packed", f->name);
+                        return error_set(err, ESTALE, "'%s' shrank while it was being packed",
+                                         f->name);
                 la_ssize_t w = archive_write_data(p->a, p->in, (size_t)n);
                 if (w < 0)
                         return archive_fail(p, err, f->name);
                 if (w != n)
-                        return error_set(err, EIO, "cannot pack '%s': libarchive took %zd of %zd bytes",
-                                         f->name, (ssize_t)w, n);
+                        return error_set(err, EIO, "cannot pack '%s': libarchive took %zd of "
+                                         "%zd bytes", f->name, (ssize_t)w, n);
                 p->offset += n;
                 p->consumed += (uint64_t)n;
                 left -= n;

@@ -40,6 +40,8 @@ int problem_dir_open(const char *path, struct problem_dir **out, struct error *e
         pd->dfd = dfd;
         /* ABRT makes elements with the directory's mode less the x bits. */
         pd->file_mode = (st.st_mode & 0666) | 0600;
+        pd->uid = st.st_uid;
+        pd->gid = st.st_gid;
         *out = pd;
         return 0;
 }
@@ -62,8 +64,8 @@ int problem_dir_open_element(const struct problem_dir *pd, const char *name,
         if (fd < 0) {
                 int e = errno;
                 if (e == ENOENT)
-                        return error_set(err, ENOENT, "'%s' is missing in the problem directory '%s'",
-                                         name, error_quote(pd->path, q));
+                        return error_set(err, ENOENT, "'%s' is missing in the problem "
+                                         "directory '%s'", name, error_quote(pd->path, q));
                 if (e == ELOOP)
                         return error_set(err, e, "'%s' in '%s' is a symbolic link; it must be a "
                                          "regular file", name, error_quote(pd->path, q));
@@ -170,8 +172,9 @@ static int dir_lock(const struct problem_dir *pd, struct error *err)
                 char *end;
                 long pid = strtol(holder, &end, 10);
                 if (*end || pid <= 0) {
-                        return error_set(err, EBUSY, "cannot lock the problem directory '%s': its "
-                                         "lock '" LOCK_NAME "' is not a pid", error_quote(pd->path, q));
+                        return error_set(err, EBUSY, "cannot lock the problem directory '%s': "
+                                         "its lock '" LOCK_NAME "' is not a pid",
+                                         error_quote(pd->path, q));
                 }
                 if (pid == (long)getpid())
                         return 1;       /* a lock we left behind: ours already */
@@ -206,7 +209,8 @@ int problem_dir_write_begin(const struct problem_dir *pd, struct pd_write *w,
                             mode_t mode, struct error *err)
 {
         char q[QUOTE_BUF];
-        static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        static const char chars[] = "abcdefghijklmnopqrstuvwxyz"
+                                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
         unsigned seed = (unsigned)getpid() ^ (unsigned)time(NULL);
         w->fd = -1;
         for (int attempt = 0; attempt < 100; attempt++) {
@@ -217,17 +221,26 @@ int problem_dir_write_begin(const struct problem_dir *pd, struct pd_write *w,
                 }
                 suffix[6] = '\0';
                 snprintf(w->tmp, sizeof w->tmp, ".retrace-client.%s", suffix);
-                int fd = openat(pd->dfd, w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                int fd = openat(pd->dfd, w->tmp,
+                                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                                 mode ? mode : pd->file_mode);
                 if (fd >= 0) {
                         /* The umask must not widen or narrow what we asked for. */
                         (void)fchmod(fd, mode ? mode : pd->file_mode);
+                        if (geteuid() == 0 && fchown(fd, pd->uid, pd->gid) < 0) {
+                                int e = errno;
+                                close(fd);
+                                (void)unlinkat(pd->dfd, w->tmp, 0);
+                                return error_set_errno(err, e, "cannot give a new file in '%s' "
+                                                       "the directory's owner",
+                                                       error_quote(pd->path, q));
+                        }
                         w->fd = fd;
                         return 0;
                 }
                 if (errno != EEXIST)
-                        return error_set_errno(err, errno, "cannot write in the problem directory '%s'",
-                                               error_quote(pd->path, q));
+                        return error_set_errno(err, errno, "cannot write in the problem "
+                                               "directory '%s'", error_quote(pd->path, q));
         }
         return error_set(err, EEXIST, "cannot write in the problem directory '%s': no free "
                          "temporary name", error_quote(pd->path, q));

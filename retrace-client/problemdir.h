@@ -33,6 +33,8 @@ struct problem_dir {
         char *path;
         int dfd;
         mode_t file_mode;       /* for new elements: the directory's mode without x bits */
+        uid_t uid;              /* the directory's owner: new elements get it when */
+        gid_t gid;              /* we run as root, as ABRT's dd_save_text() does */
 };
 
 /* Opens the directory. */

@@ -54,6 +54,11 @@ static void tlog(struct task *t, const char *level, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(line, sizeof line, fmt, ap);
         va_end(ap);
+        /* Text from the crash data (the executable's name) must not
+         * start a line of its own: no control character goes through. */
+        for (char *p = line; *p; p++)
+                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                        *p = '?';
         /* One write per line (O_APPEND): a reader sees whole lines. A
          * failed write (full disk) shows in the status write after it. */
         if (t->log_fd >= 0)
@@ -274,14 +279,27 @@ static void link_merged_usr(const char *root)
         }
 }
 
+/* Whether a path has a "." or ".." component: joined to the root as it
+ * is, it could lead out of it. */
+static bool has_dot_component(const char *p)
+{
+        for (const char *s = p; (s = strchr(s, '/')); s++)
+                if (s[1] == '.' && (s[2] == '/' || s[2] == '\0' ||
+                                    (s[2] == '.' && (s[3] == '/' || s[3] == '\0'))))
+                        return true;
+        return false;
+}
+
 /* A module the core names at a path the root lacks (a library loaded
- * through another name) gets a symlink there to its packaged path. */
+ * through another name) gets a symlink there to its packaged path. The
+ * path comes from the core: one with a "." or ".." component is left
+ * alone, so nothing is ever created outside the root. */
 static void link_module_paths(struct task *t, const struct core_info *core)
 {
         for (size_t i = 0; i < core->count; i++) {
                 const char *p = core->modules[i].path;
                 char canon[PATH_MAX], at[PATH_MAX], target[PATH_MAX];
-                if (!p || p[0] != '/')
+                if (!p || p[0] != '/' || has_dot_component(p))
                         continue;
                 if (path_format(at, sizeof at, "%s%s", t->root, p) < 0 || access(at, F_OK) == 0)
                         continue;

@@ -150,8 +150,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_assert(res != UNPACK_CLIENT_ERROR);        /* memory does not fail */
         if (res == UNPACK_WRITE_ERROR)
                 fuzz_fail("write error %d (%s)", u.write_errno, strerror(u.write_errno));
-        if (res == UNPACK_OK)
-                (void)unpack_missing(&u);
+        const char *missing = res == UNPACK_OK ? unpack_missing(&u) : NULL;
+        if (getenv("FUZZ_VERBOSE"))     /* what became of a seed */
+                fprintf(stderr, "fuzz-upload: %s, result %d, missing %s, %s\n",
+                        compression_name(c), (int)res, missing ? missing : "none",
+                        u.bad_member ? u.bad_member : u.error ? u.error : "");
         check_and_clear(dirfd, res, &u);
         decoder_free(br.decoder);
         return 0;

@@ -429,8 +429,8 @@ def test_operations(srv, fx, work):
     same = all(read(os.path.join(crash, n), True) == read(os.path.join(pd, n), True)
                for n in os.listdir(crash))
     ok(same, "create: every member arrived byte for byte (the core included)")
-    ok(not [n for n in os.listdir(pd) if n.startswith(".")], "create: no temporary file left in the directory",
-       os.listdir(pd))
+    ok(not [n for n in os.listdir(pd) if n.startswith(".")],
+       "create: no temporary file left in the directory", os.listdir(pd))
 
     # status through every stage; the password rotates and is kept.
     for word, progress in STAGES:
@@ -504,7 +504,7 @@ def drive(srv, c, pd, tid, rotation, result):
     publishes result: ("success", backtrace, exploitable) or ("failure", log)."""
     srv.worker("claim", tid)
     checks = []
-    for (word, progress), nxt in zip(STAGES, STAGES[1:] + [None]):
+    for word, progress in STAGES:
         if word != "QUEUED":
             srv.worker("stage", tid, word)
         checks.append(bool(c.wait_err(rf"Task {tid}: {re.escape(progress)}", 30)))
@@ -538,7 +538,8 @@ def test_batch(srv, fx, work, rotation):
     ok(c.rc == 0, f"batch ({tag}): exit 0", c.show())
     ok(checked, f"batch ({tag}): every stage was shown" +
        (", the stored password current at each" if rotation else ""), c.show())
-    eq(read(os.path.join(pd, "backtrace"), True), BACKTRACE, f"batch ({tag}): backtrace saved in the directory")
+    eq(read(os.path.join(pd, "backtrace"), True), BACKTRACE,
+       f"batch ({tag}): backtrace saved in the directory")
     eq(os.stat(os.path.join(pd, "backtrace")).st_mode & 0o777, 0o640,
        f"batch ({tag}): with the directory's mode less x (as ABRT's elements)")
     if rotation:
@@ -762,7 +763,8 @@ def test_403_https(fx, work):
     eq(srv.task_dirs(), [], "403: no task left")
     https = f"https://127.0.0.1:{srv.https_port}"
     c = run(https, "create", "-d", pd)
-    ok(c.rc == 2 and "-k" in c.stderr, "https:// with a self-signed certificate: exit 2, -k suggested", c.show())
+    ok(c.rc == 2 and "-k" in c.stderr, "https:// with a self-signed certificate: exit 2, -k suggested",
+       c.show())
     c = run(https, "create", "-d", pd, "-k")
     ok(c.rc == 0 and "Task Id:" in c.stdout, "https:// with -k: the task is created", c.show())
     c = run(https, "status", "-d", pd, env={"RETRACE_SERVER_INSECURE": "insecure"})
@@ -783,6 +785,54 @@ def test_507(fx, work):
     eq(srv.task_dirs(), [], "507: no task left")
     ok(not os.path.exists(os.path.join(pd, "retrace_task_id")), "507: no task id stored")
     srv.finish()
+
+
+def test_changed(fx, work, big):
+    """A problem directory that changes while it is packed: no damaged
+    upload, exit 2."""
+    srv = server("client-changed", fx.rpms)
+    pd = problem_dir(work, "changed", big)
+    mark = len(access(srv))
+    c = Client(srv, "create", "-d", pd)
+    stopped = stop_while_packing(c)
+    with open(os.path.join(pd, "coredump"), "ab") as f:
+        f.write(b"more")
+    os.kill(c.pid, signal.SIGCONT)
+    c.wait()
+    ok(stopped and c.rc == 2 and "'coredump' changed while it was being packed" in c.stderr,
+       "a coredump that grows while packed: exit 2, said so", c.show())
+    eq([r for r in since(srv, mark) if r[1] == "/create"], [], "... and nothing was uploaded")
+    srv.finish()
+
+
+def test_abrt_lock(srv, fx, work):
+    """ABRT's lock on the problem directory (a symlink .lock -> pid)."""
+    pd = problem_dir(work, "lock", fx.core)
+    lock = os.path.join(pd, ".lock")
+    holder = subprocess.Popen(["sleep", "60"])
+    try:
+        os.symlink(str(holder.pid), lock)
+        t0 = time.time()
+        c = Client(srv, "create", "-d", pd)
+        time.sleep(1.0)
+        ok(c.alive() and not os.path.exists(os.path.join(pd, "retrace_task_password")),
+           "lock held by another live process: the client waits for it")
+        os.unlink(lock)
+        c.wait()
+        ok(c.rc == 0 and time.time() - t0 >= 1.0 and os.path.exists(os.path.join(pd, "retrace_task_password"))
+           and not os.path.lexists(lock), "... and writes once it is released, unlocking after", c.show())
+    finally:
+        holder.kill()
+        holder.wait()
+    os.symlink(str(holder.pid), lock)           # that process is gone: a stale lock
+    c = run(srv, "status", "-d", pd)
+    ok(c.rc == 0 and not os.path.lexists(lock), "a stale lock (its process gone) is taken over", c.show())
+    os.symlink(str(os.getpid()), lock)          # the client's parent holds it, as ABRT's event runner
+    c = run(srv, "status", "-d", pd)
+    ok(c.rc == 0 and os.readlink(lock) == str(os.getpid()) and
+       password_current(srv, read(os.path.join(pd, "retrace_task_id")), stored_password(pd)),
+       "a lock of the client's parent: written under it, the lock left alone", c.show())
+    os.unlink(lock)
 
 
 # --- a fake server, for what the real module cannot be made to do ---------------------
@@ -904,7 +954,6 @@ def test_streaming(fx, work):
     """A 200 MiB core: the client's peak RSS stays far below it, nothing is
     written outside the problem directory, the server gets it intact."""
     srv = server("client-stream", fx.rpms, {"limits": {"MaxPackedSize": "1024", "MinStorageLeft": "0"}})
-    pd = os.path.join(work, "stream")
     core = text_bytes(24 << 20, 3) + bytes(176 << 20)
     pd = problem_dir(work, "stream", core)
     digest = hashlib.sha256(core).hexdigest()
@@ -1030,6 +1079,7 @@ def main():
         test_batch(srv, fx, work, rotation=True)
         test_batch_killed(srv, fx, work)
         test_refusals_early(srv, fx, work)
+        test_abrt_lock(srv, fx, work)
         test_tty(srv, fx, work, big)
         srv.finish()
 
@@ -1041,6 +1091,7 @@ def main():
         test_too_large(fx, work)
         test_busy(fx, work, big)
         test_413_from_server(fx, work, big)
+        test_changed(fx, work, big)
         test_403_https(fx, work)
         test_507(fx, work)
         test_fake_server(fx, work)

@@ -27,6 +27,8 @@ WIDTH, HEIGHT = 1200, 1600
 OUT_DIR = os.path.join(TOP_BUILDDIR, "tests", "integration")
 SCREENSHOT = os.path.join(OUT_DIR, "index-page.png")
 DOM = os.path.join(OUT_DIR, "index-page.dom.html")
+# Debian's is chromium, Fedora's chromium-browser.
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
         "track", "wbr"}
 
@@ -135,7 +137,7 @@ def chromium(args, url, work, log):
     profile = tempfile.mkdtemp(prefix="profile-", dir=work)
     env = dict(os.environ, HOME=work, XDG_CONFIG_HOME=os.path.join(work, "config"),
                XDG_CACHE_HOME=os.path.join(work, "cache"))
-    cmd = ["chromium", "--headless", "--no-sandbox", "--disable-gpu",
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
            "--no-first-run", f"--user-data-dir={profile}", *args, url]
     with open(log, "ab") as err:
@@ -145,7 +147,7 @@ def chromium(args, url, work, log):
 
 
 def main():
-    if not ok(shutil.which("chromium"), "chromium is installed (Debian's package chromium)"):
+    if not ok(CHROMIUM, "Chromium is installed (Debian's and Fedora's package chromium)"):
         return
     work = tempfile.mkdtemp(prefix="retrace-index-page-")
     try:

@@ -3,8 +3,9 @@ httpd with mod_retrace, the real retrace-worker retracing a real core,
 and a release imported by the real retrace-reposync.
 
 The text is parsed with a real Prometheus parser, prometheus_client's
-text_string_to_metric_families (Debian's python3-prometheus-client), and
-checked line by line against the exposition format (HELP and TYPE before
+text_string_to_metric_families (Debian's python3-prometheus-client), also
+with `promtool check metrics` where the prometheus package is installed,
+and checked line by line against the exposition format (HELP and TYPE before
 the samples, counters named _total, histogram buckets cumulative up to
 +Inf = _count, label values escaped). Then:
 - each family has its type and its labels: tasks by state, finished tasks
@@ -193,6 +194,15 @@ def check_scrape(sc, when):
     problems = format_problems(sc.text)
     ok(not problems, f"{when}: every line follows the exposition format and its conventions",
        "\n".join(problems[:20]))
+    if shutil.which("promtool"):
+        # Prometheus's own parser and linter, where the (large) prometheus
+        # package is installed; prometheus_client above is the one required.
+        p = subprocess.run(["promtool", "check", "metrics"], input=sc.response.body,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        ok(p.returncode == 0 and not p.stdout.strip(),
+           f"{when}: promtool check metrics finds nothing to say", p.stdout.decode(errors="replace"))
+    else:
+        diag(f"{when}: promtool is not installed; prometheus_client's parser alone checked it")
     for name, (typ, labels) in FAMILIES.items():
         f = sc.families.get(name)
         if not ok(f is not None and f.type == typ, f"{when}: {name} is a {typ}",

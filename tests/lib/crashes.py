@@ -248,8 +248,11 @@ def _rpmbuild(spec_name, spec_text, sources, outdir, want_names, target=None):
         for n, dst in want.items():
             if n not in made:
                 raise RuntimeError(f"rpmbuild made no {n}: {sorted(made)}")
-            shutil.copy(made[n], dst + ".tmp")
-            os.rename(dst + ".tmp", dst)
+            # Tests run in parallel may build the same fixture at once:
+            # each copies to a name of its own, the last rename wins.
+            tmp = f"{dst}.tmp.{os.getpid()}"
+            shutil.copy(made[n], tmp)
+            os.rename(tmp, dst)
         return want
     finally:
         shutil.rmtree(top, ignore_errors=True)

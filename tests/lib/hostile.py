@@ -50,6 +50,7 @@ class Case:
         self.id = cid
         self.what = what
         self.expected = expected
+        self.also = ""          # where else it is asserted (in depth)
         self.fn = fn
         self.observed = None
         self.passed = None
@@ -62,16 +63,24 @@ def _cell(text):
 class Cases:
     """The ordered cases of one runner and its section of the README."""
 
-    def __init__(self, runner, readme):
+    def __init__(self, runner, readme, also=()):
+        """also: [(regex on the id, the tests that assert it too)], the
+        first match naming a case's "also asserted in"."""
         self.runner = runner
         self.readme = readme
         self.list = []
+        self.also = list(also)
 
     def case(self, cid, what, expected):
         def reg(fn):
             if any(c.id == cid for c in self.list):
                 raise ValueError(f"case id {cid} twice")
-            self.list.append(Case(cid, what, expected, fn))
+            c = Case(cid, what, expected, fn)
+            for pat, where in self.also:
+                if re.search(pat, cid):
+                    c.also = where
+                    break
+            self.list.append(c)
             return fn
         return reg
 
@@ -98,7 +107,8 @@ class Cases:
 
     def rows(self):
         return [f"| {c.id} | {_cell(c.what)} | {_cell(c.expected)} | "
-                f"{_cell(c.observed if c.observed is not None else 'not run')} |"
+                f"{_cell(c.observed if c.observed is not None else 'not run')} | "
+                f"{_cell(c.also or '-')} |"
                 for c in self.list]
 
     def _section(self, text):
@@ -137,7 +147,8 @@ class Cases:
 
     def update_readme(self, text):
         a, b, begin, end = self._section(text)
-        head = "| id | input or fault | expected | observed |\n|---|---|---|---|\n"
+        head = ("| id | input or fault | expected | observed | also asserted in |\n"
+                "|---|---|---|---|---|\n")
         body = begin + "\n" + head + "\n".join(self.rows()) + "\n"
         if a >= 0 and b > a:
             text = text[:a] + body + text[b:]
@@ -256,7 +267,7 @@ class Env:
                     if f in ("coredump", "coredump.xz", "coredump.zst"):
                         bad.append(f"{rel}: the core of a finished task")
         for n in os.listdir(spool):
-            if n not in ("tasks", "queue", "running", "layout"):
+            if n not in ("tasks", "queue", "running", "layout", "stats"):
                 bad.append(f"{n}: not part of the spool's layout")
         roots = os.path.join(self.srv.state, "cache", "roots")
         if os.path.isdir(roots):
@@ -320,6 +331,8 @@ class Env:
         strays = self.strays()
         ok(not strays, f"{case.id}: after it, nothing named with the marker exists outside "
            f"the task (/, /tmp, the state directory)", "\n".join(strays))
+        for p in strays:        # one failure, not one per later case
+            subprocess.run(["rm", "-rf", "--one-file-system", p])
         for fn in self.extra_checks:
             fn(case)
 

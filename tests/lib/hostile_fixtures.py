@@ -79,7 +79,7 @@ os.system("touch " + os.environ.get("RTPWNED_DIR", "/tmp") + "/@PWNED@-gdbpy; id
 EOF
 cat > $h/script.gdb <<'EOF'
 echo RTPWNED-gdbscript\n
-shell touch /tmp/@PWNED@-gdbscript
+shell touch ${RTPWNED_DIR:-/tmp}/@PWNED@-gdbscript
 EOF
 for p in usr/share/gdb/auto-load/usr/bin/selfcrash \
          usr/lib/debug/retrace/root/usr/bin/selfcrash \

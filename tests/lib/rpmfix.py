@@ -131,8 +131,11 @@ def build_crasher(version, release, outdir):
             if not os.path.exists(src):
                 raise RuntimeError(f"rpmbuild made no {os.path.basename(dst)}: "
                                    f"{os.listdir(os.path.join(top, 'RPMS', arch))}")
-            shutil.copy(src, dst + ".tmp")
-            os.rename(dst + ".tmp", dst)
+            # Tests run in parallel may build the same fixture at once:
+            # each copies to a name of its own, the last rename wins.
+            tmp = f"{dst}.tmp.{os.getpid()}"
+            shutil.copy(src, tmp)
+            os.rename(tmp, dst)
         return want
     finally:
         shutil.rmtree(top, ignore_errors=True)

@@ -15,6 +15,7 @@ import os
 import pwd
 import grp
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -215,6 +216,7 @@ class Server:
         self.error_log = os.path.join(self.state, "log", "error_log")
         self.expected_log = []
         self.proc = None
+        self.wrapped_status = None
         if settings:
             self.set_settings(settings)
         self.https_port = None
@@ -317,10 +319,19 @@ Listen 127.0.0.1:{self.https_port} https
                            stderr=subprocess.STDOUT, env=self.httpd_env())
         return p.returncode, p.stdout.decode("utf-8", "replace")
 
+    def wrapper(self):
+        """RETRACE_HTTPD_WRAPPER: a command httpd runs under (valgrind,
+        tests/valgrind/run), as one process (httpd -X); [] when unset."""
+        return shlex.split(os.environ.get("RETRACE_HTTPD_WRAPPER", ""))
+
     def start(self):
-        self.proc = subprocess.Popen(self.httpd_cmd("-DFOREGROUND"), env=self.httpd_env(),
+        wrapper = self.wrapper()
+        cmd = wrapper + self.httpd_cmd("-X") if wrapper else self.httpd_cmd("-DFOREGROUND")
+        self.proc = subprocess.Popen(cmd, env=self.httpd_env(),
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.time() + 20
+        self.wrapped_status = None
+        wait = 120 if wrapper else 20
+        deadline = time.time() + wait
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 err = self.proc.stderr.read().decode("utf-8", "replace")
@@ -332,7 +343,7 @@ Listen 127.0.0.1:{self.https_port} https
             except OSError:
                 pass
             time.sleep(0.05)
-        bail("httpd did not answer /settings within 20 s\n" + self.log_text())
+        bail(f"httpd did not answer /settings within {wait} s\n" + self.log_text())
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -347,10 +358,12 @@ Listen 127.0.0.1:{self.https_port} https
             time.sleep(0.25)
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(20)
+                self.proc.wait(120 if self.wrapper() else 20)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+            if self.wrapper():
+                self.wrapped_status = self.proc.returncode
         self.proc = None
 
     def graceful(self):
@@ -415,9 +428,13 @@ Listen 127.0.0.1:{self.https_port} https
            "\n".join(bad))
 
     def finish(self):
-        """Stops httpd and checks that it left a clean error log."""
+        """Stops httpd and checks that it left a clean error log (and,
+        under RETRACE_HTTPD_WRAPPER, that the wrapper found nothing)."""
         self.stop()
         self.check_log()
+        if self.wrapper():
+            eq(self.wrapped_status, 0, f"{self.name}: httpd under {self.wrapper()[0]} exited "
+               "with status 0 (valgrind: no memory errors or leaks)")
 
     # HTTP
 

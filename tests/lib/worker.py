@@ -130,9 +130,11 @@ class Task:
         return self.status in ("FINISHED_SUCCESS", "FINISHED_FAILURE")
 
     def fetch(self):
+        self.fetched = {}
         for attr, sub in (("backtrace", "/backtrace"), ("log", "/log"),
                           ("exploitable", "/exploitable")):
             r = self.get(sub)
+            self.fetched[sub] = r
             setattr(self, attr, r.text if r.status == 200 else "")
 
 
@@ -173,7 +175,9 @@ def wait_all(tasks, timeout):
 
 
 def show(t):
-    return f"status {t.status}\n--- log\n{t.log[-3000:]}\n--- backtrace\n{t.backtrace[:6000]}"
+    bad = {k: (r.status, r.body[:200]) for k, r in getattr(t, "fetched", {}).items()
+           if r.status != 200}
+    return f"status {t.status}{' (fetch: ' + repr(bad) + ')' if bad else ''}\n--- log\n{t.log[-3000:]}\n--- backtrace\n{t.backtrace[:6000]}"
 
 
 # --- processes ------------------------------------------------------------------
