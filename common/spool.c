@@ -171,19 +171,31 @@ static int give_to(const char *path, uid_t owner, gid_t group, struct error *err
         return 0;
 }
 
+int spool_mkdir(const char *path, mode_t mode, struct error *err)
+{
+        struct stat st;
+        if (mkdir(path, mode) < 0)
+                return error_set_errno(err, errno, "cannot create directory '%s'", path);
+        /* mkdir(2) filters mode through the umask; chmod(2) would clear an
+         * inherited S_ISGID unless it is asked for. */
+        if (stat(path, &st) < 0 || chmod(path, (st.st_mode & S_ISGID) | mode) < 0) {
+                int e = errno;
+                rmdir(path);
+                return error_set_errno(err, e, "cannot set the mode of '%s'", path);
+        }
+        return 0;
+}
+
 static int mkdir_if_missing(const char *path, mode_t mode, uid_t owner,
                             gid_t group, struct error *err)
 {
-        if (mkdir(path, mode) == 0) {
-                /* mkdir(2) filters mode through the umask; the group bits
-                 * are what let the worker in. */
-                if (chmod(path, mode) < 0)
-                        return error_set_errno(err, errno, "cannot set the mode of '%s'", path);
-                int r = give_to(path, owner, group, err);
+        int r = spool_mkdir(path, mode, err);
+        if (r == 0) {
+                r = give_to(path, owner, group, err);
                 if (r < 0)
                         return r;
-        } else if (errno != EEXIST) {
-                return error_set_errno(err, errno, "cannot create directory '%s'", path);
+        } else if (r != -EEXIST) {
+                return r;
         }
         struct stat st;
         if (stat(path, &st) < 0)
@@ -248,19 +260,13 @@ int spool_task_create(const char *spool_dir, task_id *id, char *path,
                 task_id candidate = TASK_ID_MIN + rnd % (TASK_ID_MAX - TASK_ID_MIN + 1);
                 if (spool_task_path(spool_dir, candidate, NULL, path, path_len) < 0)
                         return error_set(err, ENAMETOOLONG, "spool path too long: '%s'", spool_dir);
-                if (mkdir(path, TASK_DIR_MODE) == 0) {
-                        /* mkdir's mode is filtered by the umask; the group
-                         * bits are what lets the worker in. */
-                        if (chmod(path, TASK_DIR_MODE) < 0) {
-                                int e = errno;
-                                rmdir(path);
-                                return error_set_errno(err, e, "cannot set the mode of '%s'", path);
-                        }
+                int r = spool_mkdir(path, TASK_DIR_MODE, err);
+                if (r == 0) {
                         *id = candidate;
                         return 0;
                 }
-                if (errno != EEXIST)
-                        return error_set_errno(err, errno, "cannot create task directory '%s'", path);
+                if (r != -EEXIST)
+                        return error_set_errno(err, -r, "cannot create task directory '%s'", path);
         }
         return error_set(err, EEXIST, "no free task id found in '%s/" SPOOL_TASKS_DIR "'", spool_dir);
 }

@@ -165,6 +165,12 @@ int spool_read_file(const char *path, char *buf, size_t max, size_t *len,
 int task_read_stage(const char *task_dir, enum task_stage *stage, struct error *err);
 int task_write_stage(const char *task_dir, enum task_stage stage, struct error *err);
 
+/* mkdir(path) with exactly `mode`, past the umask, keeping the
+ * set-group-ID bit a directory inherits from a setgid parent: in a 2770
+ * spool that bit is what gives every task directory the group httpd and
+ * the worker share. -EEXIST when it exists. */
+int spool_mkdir(const char *path, mode_t mode, struct error *err);
+
 /* Removes a directory tree without following symlinks. */
 int remove_tree(const char *path, struct error *err);
 

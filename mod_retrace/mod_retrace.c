@@ -1034,10 +1034,13 @@ static int handle_create(request_rec *r, const server_conf *sc)
 
         const char *crash_dir = apr_pstrcat(r->pool, task_dir, "/" TASK_CRASH_DIR, NULL);
         int crash_fd = -1;
-        if (mkdir(crash_dir, TASK_DIR_MODE) < 0 || chmod(crash_dir, TASK_DIR_MODE) < 0 ||
+        err.code = 0;
+        if (spool_mkdir(crash_dir, TASK_DIR_MODE, &err) < 0 ||
             (crash_fd = open(crash_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-                ap_log_rerror(APLOG_MARK, APLOG_ERR, errno, r, RTLOGNO(00013)
-                              "cannot create '%s'", crash_dir);
+                if (!err.code)
+                        error_set_errno(&err, errno, "cannot open '%s'", crash_dir);
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, RTLOGNO(00013)
+                              "cannot create the task's crash directory: %s", err.msg);
                 return refuse_upload_early(r, REFUSED_SERVER_ERROR, HTTP_INTERNAL_SERVER_ERROR,
                                     "The server cannot create a task; try again later.");
         }

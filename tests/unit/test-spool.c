@@ -204,6 +204,28 @@ static void test_task_life(void **state)
         assert_int_equal(spool_task_remove(spool, ids[1], &err), 0);
 }
 
+/* In a setgid spool (2770, as tmpfiles.d makes it) every task directory
+ * keeps the bit, so what httpd writes carries the group the worker is in. */
+static void test_setgid_spool_is_kept(void **state)
+{
+        const char *spool = *state;
+        char dir[4096], sub[4200];
+        struct error err = { 0 };
+        task_id id;
+        assert_int_equal(spool_init(spool, (uid_t)-1, (gid_t)-1, &err), 0);
+        snprintf(dir, sizeof dir, "%s/tasks", spool);
+        assert_int_equal(chmod(dir, 02770), 0);
+        assert_int_equal(spool_task_create(spool, &id, dir, sizeof dir, &err), 0);
+        struct stat st;
+        assert_int_equal(stat(dir, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 02000 | TASK_DIR_MODE);
+        snprintf(sub, sizeof sub, "%s/crash", dir);
+        assert_int_equal(spool_mkdir(sub, TASK_DIR_MODE, &err), 0);
+        assert_int_equal(stat(sub, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 02000 | TASK_DIR_MODE);
+        assert_int_equal(spool_mkdir(sub, TASK_DIR_MODE, &err), -EEXIST);
+}
+
 static void test_paths(void **state)
 {
         (void)state;
@@ -225,6 +247,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_init_and_layout, make_spool, remove_spool),
                 cmocka_unit_test_setup_teardown(test_write_file_is_atomic, make_spool, remove_spool),
                 cmocka_unit_test_setup_teardown(test_task_life, make_spool, remove_spool),
+                cmocka_unit_test_setup_teardown(test_setgid_spool_is_kept, make_spool, remove_spool),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
