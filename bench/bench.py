@@ -455,7 +455,7 @@ def capture(b, crashes_):
         b.worker = None
 
 
-def sandbox_argv(c, root=None, output_dir=None):
+def sandbox_argv(c, root=None):
     """The worker's recorded command line, with the recorded gdb files and
     (optionally) another root."""
     argv = list(c.capture["argv"])
@@ -578,6 +578,30 @@ class Debuginfod:
 
 # --- comparisons 1-4 --------------------------------------------------------------
 
+PROFILED = "syncfs,fsync,fdatasync,unlink,unlinkat,rmdir,link,linkat,rename,renameat2"
+
+
+def strace_profile(b, fn):
+    """strace -f -c -w on the worker while fn() runs: {syscall: [calls,
+    seconds]} for the calls in PROFILED, and the elapsed time under strace."""
+    out = b.path("strace.txt")
+    st = subprocess.Popen(["strace", "-f", "-c", "-w", "-e", f"trace={PROFILED}", "-o", out,
+                           "-p", str(b.worker.proc.pid)],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    elapsed = fn()
+    time.sleep(0.2)
+    st.send_signal(signal.SIGINT)
+    st.wait()
+    calls = {}
+    for line in open(out):
+        f = line.split()
+        if len(f) >= 5 and re.match(r"[\d.]+$", f[0]) and f[-1] not in ("total",):
+            calls[f[-1]] = [int(f[3]), float(f[1])]
+    return {"calls": calls, "elapsed": elapsed}
+
+
+
 
 def compare_retrace(b, crashes_, all_rpms):
     """For each crash: warm retrace vs the gdb floor (and gdb without the
@@ -679,6 +703,16 @@ def compare_retrace(b, crashes_, all_rpms):
             ("debuginfod_cold", dfd_cold),
         ])
 
+        # Where the worker waits on the disk: one more cold and one more warm
+        # retrace with strace counting (wall-clock) the durability and
+        # removal calls of the worker and its task process. Not in the
+        # statistics above.
+        profile = {}
+        if shutil.which("strace"):
+            empty_cache(b)
+            profile["cold"] = strace_profile(b, lambda: retrace_once(b, c, want_cold=True))
+            profile["warm"] = strace_profile(b, lambda: retrace_once(b, c, want_cold=False))
+
         facts = {"worker": frame_facts(task_file(b, kept_warm[-1]["task"], "backtrace"))}
         for k in ("floor", "plain", "debuginfod-warm", "debuginfod-cold", "rpm2cpio"):
             facts[k] = frame_facts(outputs.get(k, ""))
@@ -690,6 +724,7 @@ def compare_retrace(b, crashes_, all_rpms):
         b.results["comparisons"][c.name] = {
             "warm": warm, "cold": coldres, "frames": facts, "stages": stages,
             "packages": len(c.needed), "core_bytes": os.path.getsize(c.core),
+            "profile": profile,
             "modules": len(re.findall(r"^\s+0x[0-9a-f]+\s+0x[0-9a-f]+\s+(?:Yes|No)",
                                       outputs.get("floor", ""), re.M)),
         }
@@ -700,7 +735,9 @@ def compare_retrace(b, crashes_, all_rpms):
             "retrace": (f"POST /create (the {len(c.archive)}-byte xz tar of coredump, "
                         f"executable {c.executable}, package {c.package}, os_release), then "
                         f"GET /<id> every {POLL * 1000:.0f} ms until X-Task-Status is "
-                        f"FINISHED_SUCCESS; retrace-worker -v -j {b.jobs}"),
+                        f"FINISHED_SUCCESS; the time from just before the POST to the mtime of "
+                        f"the task's status file (when the worker wrote FINISHED_SUCCESS); "
+                        f"retrace-worker -v -j {b.jobs} as httpd's user"),
             "retrace_cold": "the same, after removing everything in CacheDir/packages/",
             "gdb_floor": q(floor_argv),
             "gdb_no_sandbox": q(plain_argv) + f"   (in {c.root})",
@@ -758,8 +795,8 @@ def compare_concurrency(b, crash, n=20):
     b.results["comparisons"]["concurrency"] = res
     b.results["commands"]["concurrency"] = (
         f"{n} threads each POST /create the {crash.name} crash at once (a barrier), then "
-        f"GET /<id> of each every {POLL * 1000:.0f} ms; makespan: the barrier to the last "
-        f"FINISHED_SUCCESS seen. retrace-worker -j {b.jobs}.")
+        f"GET /<id> of each every {POLL * 1000:.0f} ms; makespan: from the barrier to the "
+        f"last status file written FINISHED_SUCCESS. retrace-worker -j {b.jobs}.")
 
 
 # --- 7: polling ---------------------------------------------------------------------

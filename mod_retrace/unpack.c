@@ -200,6 +200,12 @@ static const char *member_check(struct unpack *u, struct archive_entry *entry,
                 snprintf(why, len, "member '%s' appears twice", shown);
                 return why;
         }
+        /* coredump, coredump.xz, coredump.zst: one core, in one form. */
+        if (idx < 3 && (u->seen[0] || u->seen[1] || u->seen[2])) {
+                snprintf(why, len, "member '%s' is a second core; send one of coredump, "
+                         "coredump.xz and coredump.zst", shown);
+                return why;
+        }
         u->seen[idx] = 1;
         if (rule->cap && archive_entry_size(entry) > rule->cap) {
                 snprintf(why, len, "member '%s' is larger than its limit of %" PRId64 " bytes",

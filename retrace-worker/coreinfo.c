@@ -753,6 +753,11 @@ static int each_module(Dwfl_Module *mod, void **userdata, const char *name,
         struct collect *k = arg;
         Dwarf_Addr start = 0, end = 0;
         dwfl_module_info(mod, NULL, &start, &end, NULL, NULL, NULL, NULL);
+        /* An ELF header in the dump whose segments lie out of order or run
+         * past the top of the address space makes libdwfl report a module
+         * that ends before it starts: nothing is mapped there. */
+        if (end <= start)
+                return DWARF_CB_OK;
         struct core_module *m = add_module(k);
         if (!m)
                 return DWARF_CB_ABORT;

@@ -19,6 +19,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -264,6 +265,73 @@ static void kill_sandbox(pid_t pid)
         kill(pid, SIGKILL);
 }
 
+/* Temporaries of an earlier run for the same output (template ends in
+ * XXXXXX), left by a worker killed mid-run: one output has one writer at
+ * a time (a task has one worker), so any such file is stale. */
+static void remove_stale_outputs(const char *template)
+{
+        char dir[PATH_MAX];
+        const char *slash = strrchr(template, '/');
+        const char *base = slash ? slash + 1 : template;
+        size_t plen = strlen(base) - 6;         /* ".NAME." */
+        if (snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - template) : 1,
+                     slash ? template : ".") >= (int)sizeof dir)
+                return;
+        DIR *d = opendir(dir);
+        if (!d)
+                return;
+        struct dirent *e;
+        while ((e = readdir(d)))
+                if (strlen(e->d_name) == plen + 6 && strncmp(e->d_name, base, plen) == 0)
+                        unlinkat(dirfd(d), e->d_name, 0);
+        closedir(d);
+}
+
+/* Whether process pid is gone: no such process, or a zombie nobody has
+ * reaped yet (its parent was killed with it). */
+static bool pid_gone(long pid)
+{
+        if (kill((pid_t)pid, 0) < 0)
+                return errno == ESRCH;
+        char path[64], line[512];
+        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        ssize_t n = read(fd, line, sizeof line - 1);
+        close(fd);
+        if (n <= 0)
+                return false;
+        line[n] = '\0';
+        const char *rp = strrchr(line, ')');
+        return rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X');
+}
+
+/* Script directories (TMPDIR/retrace-gdb.PID.XXXXXX) of processes that
+ * are gone (a worker killed while gdb ran), owned by this user. */
+static void remove_stale_script_dirs(const char *tmpdir)
+{
+        DIR *d = opendir(tmpdir);
+        if (!d)
+                return;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+                char *end;
+                if (strncmp(e->d_name, "retrace-gdb.", 12) != 0)
+                        continue;
+                long pid = strtol(e->d_name + 12, &end, 10);
+                struct stat st;
+                if (pid <= 0 || *end != '.' || !pid_gone(pid) ||
+                    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+                        continue;
+                char path[PATH_MAX];
+                if (snprintf(path, sizeof path, "%s/%s", tmpdir, e->d_name) < (int)sizeof path)
+                        remove_tree(path, NULL);
+        }
+        closedir(d);
+}
+
 int gdb_sandbox_run(const struct gdb_sandbox *sb, const char *const command[],
                     const char *output, unsigned timeout_s, uint64_t output_limit,
                     struct gdb_sandbox_result *res, struct error *err)
@@ -282,6 +350,7 @@ int gdb_sandbox_run(const struct gdb_sandbox *sb, const char *const command[],
                       : snprintf(tmp, sizeof tmp, ".%s.XXXXXX", output);
         if (w < 0 || (size_t)w >= sizeof tmp)
                 return error_set(err, ENAMETOOLONG, "path too long: '%s'", output);
+        remove_stale_outputs(tmp);
         int out = mkostemp(tmp, O_CLOEXEC);
         if (out < 0)
                 return error_set_errno(err, errno, "cannot create a temporary file for '%s'",
@@ -679,13 +748,17 @@ int gdb_retrace(const struct gdb_job *job, struct gdb_result *result, struct err
                                  error_quote(job->root, q));
 
         const char *tmpdir = getenv("TMPDIR");
+        if (!tmpdir || !*tmpdir)
+                tmpdir = "/tmp";
         char dir[PATH_MAX];
-        if (snprintf(dir, sizeof dir, "%s/retrace-gdb.XXXXXX",
-                     tmpdir && *tmpdir ? tmpdir : "/tmp") >= (int)sizeof dir)
+        /* The pid in the name: what a killed worker left can be told from
+         * what others are using. */
+        remove_stale_script_dirs(tmpdir);
+        if (snprintf(dir, sizeof dir, "%s/retrace-gdb.%ld.XXXXXX", tmpdir,
+                     (long)getpid()) >= (int)sizeof dir)
                 return error_set(err, ENAMETOOLONG, "TMPDIR is too long");
         if (!mkdtemp(dir))
-                return error_set_errno(err, errno, "cannot create a directory in '%s'",
-                                       tmpdir && *tmpdir ? tmpdir : "/tmp");
+                return error_set_errno(err, errno, "cannot create a directory in '%s'", tmpdir);
         /* gdb runs as GDB_SANDBOX_UID when the worker is root: it may
          * enter the directory and read the files, not list or change them. */
         int r = 0;

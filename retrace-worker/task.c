@@ -195,8 +195,11 @@ static int decompress_core(struct task *t, struct error *err)
                                               " MiB, this server's limit", limit / MIB);
                                 break;
                         }
-                        if (made && write(out, outbuf, made) != (ssize_t)made) {
-                                r = error_set_errno(err, errno, "cannot write the core");
+                        ssize_t w = made ? write(out, outbuf, made) : 0;
+                        if (w != (ssize_t)made) {
+                                /* A short write to a file: its disk is full. */
+                                r = error_set_errno(err, w < 0 ? errno : ENOSPC,
+                                                    "cannot write the core");
                                 break;
                         }
                         if (dr == 1)

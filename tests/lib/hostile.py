@@ -149,7 +149,10 @@ class Cases:
         a, b, begin, end = self._section(text)
         head = ("| id | input or fault | expected | observed | also asserted in |\n"
                 "|---|---|---|---|---|\n")
-        body = begin + "\n" + head + "\n".join(self.rows()) + "\n"
+        passed = sum(1 for c in self.list if c.passed)
+        body = (begin + "\n" + head + "\n".join(self.rows()) + "\n\n"
+                f"{len(self.list)} cases; in the run that filled the observed column, "
+                f"{passed} passed every check.\n")
         if a >= 0 and b > a:
             text = text[:a] + body + text[b:]
         else:

@@ -11,6 +11,7 @@ test-retrace.py and the hostile corpus of tests/hostile/.
 """
 
 import os
+import shlex
 import signal
 import subprocess
 import time
@@ -32,11 +33,17 @@ class Worker:
         self.env = env
         self.proc = None
         self.log = None
+        self.exit_status = None
         self.logfile = os.path.join(srv.state, "log", "worker.log")
 
+    def wrapper(self):
+        """RETRACE_WORKER_WRAPPER: a command the worker runs under
+        (valgrind, tests/valgrind/run); [] when unset."""
+        return shlex.split(os.environ.get("RETRACE_WORKER_WRAPPER", ""))
+
     def start(self, check=True):
-        cmd = [WORKER, "-c", os.path.join(self.srv.etc, "retrace-server.conf"), "-v",
-               "-j", str(self.jobs)]
+        cmd = self.wrapper() + [WORKER, "-c", os.path.join(self.srv.etc, "retrace-server.conf"),
+                                "-v", "-j", str(self.jobs)]
         if self.srv.user:
             cmd = ["setpriv", f"--reuid={self.srv.user}", f"--regid={self.srv.group}",
                    "--clear-groups"] + cmd
@@ -50,7 +57,7 @@ class Worker:
         self.log_start = self.log.tell()
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=self.log, start_new_session=True, env=env)
-        deadline = time.time() + 10
+        deadline = time.time() + (120 if self.wrapper() else 10)
         while "watching" not in self.text(self.log_start) and time.time() < deadline:
             if self.proc.poll() is not None:
                 break
@@ -86,14 +93,16 @@ class Worker:
         self.proc = None
 
     def stop(self):
+        """SIGTERM; the exit status is then in self.exit_status."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(30)
+                self.proc.wait(180 if self.wrapper() else 30)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         if self.proc:
+            self.exit_status = self.proc.returncode
             self.log.close()
         self.proc = None
 

@@ -1377,6 +1377,61 @@ static void test_synthetic(void **state)
         free(b.p);
 }
 
+/* An ELF header in the dump whose PT_LOADs are out of order, the first
+ * far above the second: libdwfl reports a module that ends before it
+ * starts (found by tests/fuzz/fuzz-coreinfo, in a core whose executable's
+ * page had one byte of a p_vaddr changed). Such a module is left out,
+ * and so are sizes that run past the top of the address space; the
+ * modules before it stay. */
+static void test_wrapping_module(void **state)
+{
+        (void)state;
+        struct synth s = { .modules = 3, .machine = EM_X86_64, .nt_file = true, .auxv = true };
+        struct blob b = synth_core(&s);
+        /* Module 1's page, from the core's PT_LOAD for it (after PT_NOTE). */
+        size_t page = (size_t)get64(b.p + 64 + 56 * 2 + 8);
+        /* Its PT_LOAD (after its ELF header), and its PT_NOTE, which may be
+         * made a second PT_LOAD. */
+        const struct {
+                uint64_t vaddr, memsz;
+                bool second_load;
+        } loads[] = {
+                { 0x0a00000000000000ull, 0x1000, true },
+                { 0xfffffffffffff000ull, 0x1000, true },
+                { 0, UINT64_MAX - 0xfff, false }, { 0, UINT64_MAX, false },
+                { 0xfffffffffffff000ull, 0x2000, false },
+        };
+        for (size_t i = 0; i < N_ELEMENTS(loads); i++) {
+                struct blob m = copy_of(&b);
+                unsigned char *ph = m.p + page + 64;
+                put64(ph + 16, loads[i].vaddr);
+                put64(ph + 24, loads[i].vaddr);
+                put64(ph + 40, loads[i].memsz);
+                if (loads[i].second_load) {
+                        put32(ph + 56, PT_LOAD);
+                        put64(ph + 56 + 8, 0);          /* p_offset */
+                        put64(ph + 56 + 16, 0);         /* p_vaddr */
+                        put64(ph + 56 + 24, 0);
+                        put64(ph + 56 + 32, 0x1000);    /* p_filesz */
+                        put64(ph + 56 + 40, 0x1000);    /* p_memsz */
+                }
+                struct core_info ci;
+                assert_int_equal(run_mutant(&m, "wrapping-module", NULL, &ci), 0);
+                bool first = false;
+                for (size_t k = 0; k < ci.count; k++) {
+                        if (ci.modules[k].end <= ci.modules[k].start)
+                                fail_msg("PT_LOAD %zu: module %zu range %" PRIx64 "-%" PRIx64, i, k,
+                                         ci.modules[k].start, ci.modules[k].end);
+                        if (ci.modules[k].start == synth_addr(0) && ci.modules[k].build_id[0])
+                                first = true;
+                }
+                assert_true(first);
+                core_info_free(&ci);
+                free(m.p);
+        }
+        free(b.p);
+}
+
 /* More program headers than a process has mappings (PN_XNUM: the count
  * in section 0): refused before libdwfl, whose look for modules takes
  * time quadratic in their number. */
@@ -1468,6 +1523,7 @@ int main(void)
                 cmocka_unit_test(test_damaged_build_ids),
                 cmocka_unit_test(test_huge_sizes),
                 cmocka_unit_test(test_synthetic),
+                cmocka_unit_test(test_wrapping_module),
                 cmocka_unit_test(test_too_many_segments),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
