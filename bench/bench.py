@@ -330,6 +330,13 @@ def retrace_once(b, crash, want_cold=None, keep=None):
         mm = re.search(rx, log)
         if mm:
             stages[k] = float(mm.group(1))
+    if all(k in stages for k in ("task", "analysis", "preparation", "retrace_stage")):
+        # What the task spent after gdb's stage: removing the root and the
+        # core, the last status writes.
+        stages["cleanup"] = stages["task"] - stages["analysis"] - stages["preparation"] - \
+            stages["retrace_stage"]
+        # Outside the task process: the worker's pick-up, the final status.
+        stages["rest"] = elapsed - t_up - stages["task"]
     if keep is not None:
         keep.append({"task": task, "stages": stages, "log": log})
     return elapsed
@@ -645,6 +652,8 @@ def compare_retrace(b, crashes_, all_rpms):
         run_floor = to_file("floor", floor_argv)
         run_plain = to_file("plain", plain_argv, cwd=c.root)
         run_dfd_warm = to_file("debuginfod-warm", dfd_argv, env=warm_env)
+        sb = sandbox_argv(c)
+        run_sandbox_only = to_file("sandbox", b.as_user + sb[:sb.index("--") + 1] + ["true"])
         kept_warm = []
         # Warm-up: the cache holds every package (the capture filled it),
         # debuginfod's client cache gets filled.
@@ -655,6 +664,7 @@ def compare_retrace(b, crashes_, all_rpms):
             ("gdb_floor", run_floor),
             ("gdb_no_sandbox", run_plain),
             ("debuginfod_warm", run_dfd_warm),
+            ("sandbox_start", run_sandbox_only),
         ])
 
         say(f"== {c.name}: cold ({b.args.slow_rounds} rounds)")

@@ -316,29 +316,33 @@ def findings(res):
         floor = wm["gdb_floor"]["median"]
         warm = wm["retrace_warm"]["median"]
         r = warm / floor
-        gap = warm - floor
-        cleanup = s.get("task", 0) - s.get("analysis", 0) - s.get("preparation", 0) - \
-            s.get("retrace_stage", 0)
-        rest = s.get("total", 0) - s.get("upload", 0) - s.get("task", 0)
         n_rm, t_rm = prof(c, "warm", "unlink", "rmdir")
         n_fs, t_fs = prof(c, "warm", "fsync", "syncfs")
         w(f"- `{name}`: {fmt_s(warm)} against {fmt_s(floor)}, {r:.2f}x "
-          f"({'within' if r <= 1.5 else '**above**'} the 1.5x target). Of the {fmt_s(gap)} "
-          f"above the floor (stage medians of the same runs): the upload "
-          f"{fmt_s(s.get('upload'))} (the {c['core_bytes'] / 1048576:.0f} MiB core arrives as an "
-          f"xz tar, as ABRT sends it, and httpd decompresses it into the spool as it "
-          f"arrives), analysis and preparation {fmt_s(s.get('analysis', 0) + s.get('preparation', 0))}"
-          f" (the core's notes, the index lookups, hard-linking {c['packages']} packages from the "
-          f"cache into the root), gdb in the worker {fmt_s(s.get('gdb'))} against the floor's "
-          f"{fmt_s(floor)} and the retrace stage around it "
-          f"{fmt_s(s.get('retrace_stage', 0) - s.get('gdb', 0))} (writing the command files, "
-          f"the exploitability rating), clean-up before the final status {fmt_s(cleanup)} "
-          f"(removing the root: strace counted {n_rm} unlink/rmdir calls taking "
-          f"{fmt_s(t_rm)} on one warm retrace), and the rest {fmt_s(rest)} (the worker's "
-          f"pick-up and the task's state files; {n_fs} fsyncs took {fmt_s(t_fs)}).")
+          f"({'within' if r <= 1.5 else '**above**'} the 1.5x target). The warm retrace's time "
+          f"(medians over its runs): the upload {fmt_s(s.get('upload'))} (the "
+          f"{c['core_bytes'] / 1048576:.1f} MiB core arrives as an xz tar, as ABRT sends it, "
+          f"and httpd decompresses it into the spool as it arrives); analysis and preparation "
+          f"{fmt_s(s.get('analysis', 0) + s.get('preparation', 0))} (the core's notes, the index "
+          f"lookups, hard-linking {c['packages']} packages from the cache into the root); gdb "
+          f"{fmt_s(s.get('gdb'))}, where the floor took {fmt_s(floor)}, and around it "
+          f"{fmt_s(s.get('retrace_stage', 0) - s.get('gdb', 0))} (the command files, the "
+          f"exploitability rating); the clean-up before the final status "
+          f"{fmt_s(s.get('cleanup'))} (removing the root and the core: on one warm retrace "
+          f"strace counted {n_rm} unlink/rmdir calls taking {fmt_s(t_rm)}); the rest "
+          f"{fmt_s(s.get('rest'))} (the worker's pick-up, the final status; the task's "
+          f"{n_fs} fsyncs took {fmt_s(t_fs)}).")
     w("")
-    w("Bubblewrap costs little: gdb without the sandbox (the same command files, paths "
-      "rewritten) takes about as long as inside it (the second row of comparison 1).")
+    for name in ("threads", "manylibs"):
+        c = comp.get(name)
+        if not c:
+            continue
+        wm = c["warm"]
+        a, b = wm["gdb_floor"], wm["gdb_no_sandbox"]
+        start = wm.get("sandbox_start")
+        w(f"- Bubblewrap, `{name}`: gdb in the worker's sandbox took {cell(a)}, the same gdb "
+          f"without it {cell(b)}; the sandbox itself (the same bwrap command line running "
+          f"`true`) starts and ends in {cell(start)}.")
     w("")
     missed = [n for n in ("threads", "manylibs") if n in comp and
               comp[n]["warm"]["retrace_warm"]["median"] / comp[n]["warm"]["gdb_floor"]["median"] > 1.5]
@@ -411,8 +415,9 @@ def findings(res):
       "the worker assembles whole packages (every file of the binary, -debuginfo and "
       "-debugsource packages) into a durable cache and a root, which pays off on the next "
       "task that needs the same packages and costs on the first. Warm, debuginfod + gdb is "
-      "plain gdb on cached files without a sandbox, so it sits at the floor, and the "
-      "Retrace Server is as far from it as from the floor. Debian's debuginfod 0.188 indexed "
+      "plain gdb on files in its client cache, without a sandbox: it takes what gdb without "
+      "the sandbox takes on the assembled root, and the Retrace Server is as far from it as "
+      "from that floor. Debian's debuginfod 0.188 indexed "
       "the zstd-compressed RPMs (the `threads`, `libbench*` and `manylibs` packages) as well "
       "as the xz ones (glibc): the equal frame counts show every file came through. Two "
       "limits of that side: gdb 13 with a `sysroot` does not use the shared libraries it "
@@ -442,7 +447,9 @@ def findings(res):
         r = up["upload"]["median"] / up["cat"]["median"]
         w("### Upload (comparison 6)")
         w("")
-        w(f"The 1 GiB upload took {r:.2f}x the time of `cat`. Both end in the page cache (neither "
+        best = up["upload"]["min"] / up["cat"]["min"]
+        w(f"The 1 GiB upload took {r:.2f}x the time of `cat` (the fastest of each: "
+          f"{best:.2f}x; the spread of the upload's runs is the other work on the machine). Both end in the page cache (neither "
           f"syncs; bench/upload.sh syncs before each). The upload moves every byte three more "
           f"times than `cat`: curl reads the file and writes it to a loopback socket, httpd "
           f"reads it through its input filters, and the module parses the tar and writes the "

@@ -515,12 +515,19 @@ static void write_time(struct task *t, const char *name)
 }
 
 /* The core goes when the task ends (it may hold secrets); a debug task
- * keeps it and the root for the admin. */
-static void clean_up(struct task *t)
+ * keeps it and the root for the admin. core false: the root only; core
+ * true: the core, once the final status is on disk (a task whose final
+ * status could not be written runs again, and needs its core). */
+static void clean_up(struct task *t, bool core)
 {
         if (t->keep_environment) {
-                if (t->root[0])
+                if (!core && t->root[0])
                         tlog(t, "INFO", "Task type 1: the environment stays in %s", t->root);
+                return;
+        }
+        if (!core) {
+                if (t->root[0])
+                        remove_tree(t->root, NULL);
                 return;
         }
         static const char *const cores[] = { "coredump", "coredump.xz", "coredump.zst" };
@@ -529,8 +536,6 @@ static void clean_up(struct task *t)
                 if (path_format(p, sizeof p, "%s/%s", t->crash, cores[i]) == 0)
                         unlink(p);
         }
-        if (t->root[0])
-                remove_tree(t->root, NULL);
 }
 
 static int finish(struct task *t, enum task_stage final)
@@ -539,8 +544,14 @@ static int finish(struct task *t, enum task_stage final)
         write_time(t, TASK_FINISHED_FILE);
         tlog(t, "INFO", "%s", task_stage_progress(final));
         int r = task_write_stage(t->dir, final, &err);
-        if (r < 0)
-                fprintf(stderr, "task %u: %s\n", t->id, err.msg);
+        if (r < 0 && r != -ENOENT && r != -ENOTDIR) {
+                /* The final status is not on disk (a full disk): released,
+                 * the task would stay PENDING for good. The claim stays;
+                 * once this process is gone the daemon queues the task
+                 * again, as after a crash. */
+                fprintf(stderr, "task %u: %s; the task is kept to run again\n", t->id, err.msg);
+                return r;
+        }
         spool_task_release(t->env->conf->spool_dir, t->id, NULL);
         return r;
 }
@@ -587,9 +598,11 @@ int task_fail(const struct worker_env *env, task_id id, const char *why)
                 return r;
         }
         tlog(&t, "ERROR", "%s", why);
-        clean_up(&t);
+        clean_up(&t, false);
         stats_flush(&t, false);
         r = finish(&t, TASK_STAGE_FINISHED_FAILURE);
+        if (r == 0)
+                clean_up(&t, true);
         close(t.log_fd);
         return r;
 }
@@ -635,10 +648,11 @@ failed:
         tlog(&t, "ERROR", "%s", err.msg);
 done:
         stage(&t, TASK_STAGE_CLEANING);
-        clean_up(&t);
+        clean_up(&t, false);
         tlog(&t, "INFO", "The task took %.2f s", now_s() - started);
         stats_flush(&t, final == TASK_STAGE_FINISHED_SUCCESS);
-        finish(&t, final);
+        if (finish(&t, final) == 0)
+                clean_up(&t, true);
         core_info_free(&c->core);
         free(c);
         close(t.log_fd);

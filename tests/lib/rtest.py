@@ -364,6 +364,12 @@ Listen 127.0.0.1:{self.https_port} https
                 self.proc.wait()
             if self.wrapper():
                 self.wrapped_status = self.proc.returncode
+                # httpd -X leaves its pid file: a restart would warn of an
+                # unclean shutdown.
+                try:
+                    os.unlink(os.path.join(self.state, "run", "httpd.pid"))
+                except OSError:
+                    pass
         self.proc = None
 
     def graceful(self):
