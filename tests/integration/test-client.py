@@ -44,9 +44,9 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from rtest import Server, ok, eq, diag, run_tests, crash_archive, TOP_BUILDDIR  # noqa: E402
 import crashes  # noqa: E402
+from worker import Worker  # noqa: E402
 
 CLIENT = os.path.join(TOP_BUILDDIR, "retrace-client", "retrace-client")
-WORKER = os.path.join(TOP_BUILDDIR, "retrace-worker", "retrace-worker")
 F40 = "Fedora release 40 (Forty)"
 PKG = "selfcrash-1.0-1.fc40"
 RELEASE = "fedora-40-x86_64"
@@ -988,50 +988,13 @@ def test_streaming(fx, work):
 # --- the real worker -------------------------------------------------------------------------
 
 
-class Worker:
-    """The real retrace-worker as httpd's user, as test-retrace.py runs it."""
-
-    def __init__(self, srv):
-        self.srv = srv
-        self.logfile = os.path.join(srv.state, "log", "worker.log")
-        if srv.user:
-            subprocess.run(["chown", "-R", f"{srv.user}:{srv.group}", os.path.join(srv.state, "cache")],
-                           check=True)
-        cmd = [WORKER, "-c", os.path.join(srv.etc, "retrace-server.conf"), "-v", "-j", "1"]
-        if srv.user:
-            cmd = ["setpriv", f"--reuid={srv.user}", f"--regid={srv.group}", "--clear-groups"] + cmd
-        self.log = open(self.logfile, "ab")
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
-                                     start_new_session=True)
-        deadline = time.time() + 10
-        while "watching" not in self.text() and time.time() < deadline and self.proc.poll() is None:
-            time.sleep(0.05)
-        ok(self.proc.poll() is None and "watching" in self.text(), "the real worker starts",
-           self.text()[-2000:])
-
-    def text(self):
-        try:
-            return read(self.logfile)
-        except OSError:
-            return ""
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.log.close()
-
-
 def test_end_to_end(fx, work, rotation):
     tag = "rotation on" if rotation else "rotation off"
     srv = server(f"client-e2e-{'on' if rotation else 'off'}", fx.rpms,
                  {"http": {"PasswordRotation": "on" if rotation else "off"},
                   "worker": {"Jobs": "1", "ScanInterval": "2", "GdbTimeout": "120"}})
-    worker = Worker(srv)
+    worker = Worker(srv, jobs=1)
+    worker.start()
     try:
         pd = problem_dir(work, f"e2e-{'on' if rotation else 'off'}", fx.core)
         t0 = time.time()
