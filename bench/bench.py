@@ -679,15 +679,22 @@ def compare_retrace(b, crashes_, all_rpms):
                      "for r in {rpms}; do rpm2cpio \"$r\" | cpio -idm --quiet "
                      "--no-absolute-filenames; done; "
                      "ln -s usr/lib64 lib64; ln -s usr/lib lib; ln -s usr/bin bin; "
-                     "ln -s usr/sbin sbin; exec {gdb}").format(
+                     "ln -s usr/sbin sbin; echo \"[bench: extracted $(date +%s.%N)]\"; "
+                     "exec {gdb}").format(
             scratch=scratch, rpms=" ".join(shlex.quote(p) for p in c.needed),
             gdb=" ".join(shlex.quote(a) for a in sandbox_argv(c, root="$ROOT")).replace(
                 "'$ROOT'", '"$d"'))
         ex_argv = b.as_user + ["bash", "-c", ex_script]
         run_extract_gdb = to_file("rpm2cpio", ex_argv)
 
+        extract_times = []
+
         def extract_gdb():
+            t_wall = time.time()
             el = run_extract_gdb()
+            m = re.search(r"\[bench: extracted ([\d.]+)\]", outputs.get("rpm2cpio", ""))
+            if m:
+                extract_times.append(float(m.group(1)) - t_wall)
             for n in os.listdir(scratch):
                 shutil.rmtree(os.path.join(scratch, n), ignore_errors=True)
             return el
@@ -712,6 +719,13 @@ def compare_retrace(b, crashes_, all_rpms):
             ("rpm2cpio_gdb", extract_gdb),
             ("debuginfod_cold", dfd_cold),
         ])
+        # Extraction alone: the worker's root assembly (from its task log)
+        # against the rpm2cpio | cpio loop (until its marker line).
+        if extract_times:
+            coldres["rpm2cpio_extract"] = summary(extract_times)
+        assembly = [e["stages"]["assembly"] for e in kept_cold if "assembly" in e["stages"]]
+        if assembly:
+            coldres["assembly"] = summary(assembly)
 
         # Where the worker waits on the disk: one more cold and one more warm
         # retrace with strace counting (wall-clock) the durability and
@@ -772,6 +786,9 @@ def compare_concurrency(b, crash, n=20):
         b.worker = Worker(b)
     retrace_once(b, crash)          # the cache is warm
 
+    diag = []
+    alone = []
+
     def batch():
         barrier = threading.Barrier(n + 1)
         tasks = [None] * n
@@ -786,15 +803,32 @@ def compare_concurrency(b, crash, n=20):
         t0 = time.time()
         for t in threads:
             t.join()
+        uploaded = time.time() - t0
         done = wait_tasks(b, tasks)
         bad = [k for k, v in done.items() if v[0] != "FINISHED_SUCCESS"]
         if bad:
             raise RuntimeError(f"concurrency: tasks {bad} failed")
-        return max(v[1] for v in done.values()) - t0
+        makespan = max(v[1] for v in done.values()) - t0
+        took = []
+        for t in tasks:
+            m = re.search(r"The task took ([\d.]+) s", task_file(b, t, "log"))
+            if m:
+                took.append(float(m.group(1)))
+        # How busy the worker's slots were, and how long one task took
+        # while others ran beside it.
+        diag.append({"uploads_done": uploaded, "task_median": statistics.median(took),
+                     "busy": sum(took) / (b.jobs * makespan)})
+        return makespan
+
+    def one():
+        keep = []
+        el = retrace_once(b, crash, want_cold=False, keep=keep)
+        alone.append(keep[0]["stages"].get("task"))
+        return el
 
     say(f"== concurrency: {n} tasks at once, -j {b.jobs} ({b.args.slow_rounds} rounds)")
     res = alternate(b.args.slow_rounds, [
-        ("one_task", lambda: retrace_once(b, crash, want_cold=False)),
+        ("one_task", one),
         ("makespan", batch),
     ])
     res["tasks"] = n
@@ -802,6 +836,10 @@ def compare_concurrency(b, crash, n=20):
     res["ideal"] = n * res["one_task"]["median"] / b.jobs
     running = [int(m) for m in re.findall(r"started \(pid \d+, (\d+) running\)", b.worker.text())]
     res["max_running"] = max(running) if running else None
+    res["uploads_done"] = statistics.median(d["uploads_done"] for d in diag)
+    res["task_in_batch"] = statistics.median(d["task_median"] for d in diag)
+    res["task_alone"] = statistics.median(x for x in alone if x is not None)
+    res["busy"] = statistics.median(d["busy"] for d in diag)
     b.results["comparisons"]["concurrency"] = res
     b.results["commands"]["concurrency"] = (
         f"{n} threads each POST /create the {crash.name} crash at once (a barrier), then "

@@ -9,6 +9,9 @@
  *   CacheDir/packages/.<nevra>.tmp.<pid>  an extraction in progress
  *   CacheDir/packages/.<nevra>.evict.<pid> a tree being removed
  *
+ * (<nevra> is the caller's key for a package: the worker uses
+ * "<nevra>@<release-id>", so releases never share an extraction.)
+ *
  * Extraction (libarchive: RPM filter + cpio, gzip/xz/zstd payloads) keeps
  * regular files, directories and symlinks only: no device nodes, FIFOs or
  * sockets, no setuid/setgid/sticky bits, no file owned by anyone but the

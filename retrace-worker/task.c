@@ -411,8 +411,7 @@ static int prepare(struct task *t, struct crash *c, struct error *err)
              res.count, res.binaries, res.debuginfo, res.companions);
 
         double t0 = now_s();
-        if (path_format(t->root, sizeof t->root, "%s/roots/%u", t->env->conf->cache_dir, t->id) < 0) {
-                t->root[0] = '\0';
+        if (!t->root[0]) {
                 r = error_set(err, ENAMETOOLONG, "CacheDir '%s' is too long a path",
                               t->env->conf->cache_dir);
                 goto out;
@@ -434,8 +433,15 @@ static int prepare(struct task *t, struct crash *c, struct error *err)
                         r = error_set(err, ENAMETOOLONG, "path too long for package '%s'", pi.name);
                         goto out;
                 }
+                /* Keyed by release too: two releases could carry different
+                 * files under one NEVRA, and must not share an extraction. */
+                char key[NEVRA_MAX + RELEASE_ID_MAX];
+                if (path_format(key, sizeof key, "%s@%s", nevra, c->release_id) < 0) {
+                        r = error_set(err, ENAMETOOLONG, "package name too long: '%s'", pi.name);
+                        goto out;
+                }
                 bool extracted = false;
-                r = cache_get(t->env->cache, nevra, rpm, tree, sizeof tree, &extracted, err);
+                r = cache_get(t->env->cache, key, rpm, tree, sizeof tree, &extracted, err);
                 if (r < 0)
                         goto out;
                 hits += !extracted;
@@ -459,19 +465,42 @@ out:
 
 static int retrace(struct task *t, struct crash *c, struct error *err)
 {
-        char output[PATH_MAX], exe[PATH_MAX], at[PATH_MAX];
-        if (path_format(output, sizeof output, "%s/" TASK_BACKTRACE_FILE, t->dir) < 0 ||
-            path_format(at, sizeof at, "%s%s", t->root, c->executable) < 0)
+        char output[PATH_MAX], exe[PATH_MAX];
+        if (path_format(output, sizeof output, "%s/" TASK_BACKTRACE_FILE, t->dir) < 0)
                 return error_set(err, ENAMETOOLONG, "task path too long: '%s'", t->dir);
-        /* The executable as the root has it (/bin/x may be /usr/bin/x). */
-        if (access(at, F_OK) == 0)
-                memcpy(exe, c->executable, strlen(c->executable) + 1);
-        else
-                path_canonical(c->executable, exe, sizeof exe);
+        /* The executable as the root has it: as the client named it, its
+         * packaged form (/bin/x is /usr/bin/x), or as the core names it.
+         * None of them: gdb reads the core alone, and the build-ids still
+         * find every module. */
+        const char *main_path = NULL;
+        for (size_t i = 0; i < c->core.count; i++)
+                if (c->core.modules[i].main)
+                        main_path = c->core.modules[i].path;
+        const char *candidates[] = { c->executable, c->core.executable, main_path };
+        bool found = false;
+        for (size_t i = 0; i < 3 && !found; i++) {
+                const char *cand = candidates[i];
+                if (!cand || cand[0] != '/' || strstr(cand, "/../") || strpbrk(cand, "\n\r\t"))
+                        continue;
+                for (int form = 0; form < 2 && !found; form++) {
+                        char at[PATH_MAX];
+                        if (form == 0)
+                                snprintf(exe, sizeof exe, "%.*s", (int)sizeof exe - 1, cand);
+                        else
+                                path_canonical(cand, exe, sizeof exe);
+                        found = path_format(at, sizeof at, "%s%s", t->root, exe) == 0 &&
+                                access(at, F_OK) == 0;
+                }
+        }
+        if (!found)
+                tlog(t, "WARN", "The executable is not in the assembled root under any name the "
+                     "crash data gives; gdb reads the core alone");
+        else if (strcmp(exe, c->executable) != 0)
+                tlog(t, "INFO", "The executable is %s in the root", exe);
         struct gdb_job job = {
                 .root = t->root,
                 .core = c->core_path,
-                .executable = exe,
+                .executable = found ? exe : NULL,
                 .output = output,
                 .timeout_s = (unsigned)t->env->conf->gdb_timeout,
                 .output_limit = t->env->conf->gdb_output_limit * MIB,
@@ -521,7 +550,7 @@ static void write_time(struct task *t, const char *name)
 static void clean_up(struct task *t, bool core)
 {
         if (t->keep_environment) {
-                if (!core && t->root[0])
+                if (!core && t->root[0] && access(t->root, F_OK) == 0)
                         tlog(t, "INFO", "Task type 1: the environment stays in %s", t->root);
                 return;
         }
@@ -564,6 +593,10 @@ static int task_open(struct task *t, const struct worker_env *env, task_id id)
         t->log_fd = -1;
         spool_task_path(env->conf->spool_dir, id, NULL, t->dir, sizeof t->dir);
         spool_task_path(env->conf->spool_dir, id, TASK_CRASH_DIR, t->crash, sizeof t->crash);
+        /* Known from the start, so that a task failed from outside (its
+         * process killed) still has a root left by it removed. */
+        if (path_format(t->root, sizeof t->root, "%s/roots/%u", env->conf->cache_dir, id) < 0)
+                t->root[0] = '\0';
         char path[PATH_MAX];
         if (path_format(path, sizeof path, "%s/" TASK_LOG_FILE, t->dir) < 0)
                 return -ENAMETOOLONG;

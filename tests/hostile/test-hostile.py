@@ -23,7 +23,6 @@ import bz2
 import io
 import os
 import re
-import socket
 import stat
 import subprocess
 import sys
@@ -33,7 +32,7 @@ import time
 import zipfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from rtest import (ok, eq, diag, run_tests, Server, make_tar, compress, connect,  # noqa: E402
+from rtest import (ok, eq, diag, bail, run_tests, Server, make_tar, compress, connect,  # noqa: E402
                    CONTENT_TYPES, httpd_modules_dir)
 from worker import Worker, submit, wait_all, show, catch_gdb_process, F40  # noqa: E402
 import hostile  # noqa: E402
@@ -413,7 +412,7 @@ def million(env, kind, fixture):
     path = os.path.join(hostile_fixtures.FIXTURES, fixture)
     if not os.path.exists(path):
         t0 = time.monotonic()
-        with open(path + ".tmp", "wb") as out:
+        with open(f"{path}.tmp.{os.getpid()}", "wb") as out:
             p = subprocess.Popen(["zstd", "-q", "-1", "-c"], stdin=subprocess.PIPE, stdout=out)
             if kind == "dirs":
                 block = tar_member("./", type_=tarfile.DIRTYPE, mode=0o755)
@@ -443,7 +442,7 @@ def million(env, kind, fixture):
             p.stdin.write(tar_end())
             p.stdin.close()
             p.wait()
-        os.rename(path + ".tmp", path)
+        os.rename(f"{path}.tmp.{os.getpid()}", path)
         diag(f"{fixture}: made in {time.monotonic() - t0:.1f} s, {os.path.getsize(path)} bytes")
     with open(path, "rb") as f:
         return f.read()
@@ -947,31 +946,31 @@ def _(env):
 
 
 @case("D-exe-shell", "executable '/usr/bin/selfcrash; touch /tmp/MARK'",
-      "the task fails: gdb could not load '/retrace/root/usr/bin/selfcrash; touch ...': no such "
-      "file; no command run")
+      "the retrace succeeds with the executable the core names (/usr/bin/selfcrash); "
+      "no command run")
 def _(env):
-    t, obs = task_case(env, "executable with ;", "FINISHED_FAILURE",
-                       r"ERROR gdb could not load the core: .*No such file or directory.*",
+    t, obs = task_case(env, "executable with ;", "FINISHED_SUCCESS",
+                       r"INFO The executable is /usr/bin/selfcrash in the root",
                        executable=f"/usr/bin/selfcrash; touch /tmp/{env.marker}")
     return obs
 
 
 @case("D-exe-gdbquote", "executable '/usr/bin/selfcrash\" -ex \"shell touch /tmp/MARK' "
-      "(escaping gdb's quotes)", "the task fails: gdb's 'file' got the whole name as one "
-      "argument (no such file); no command run")
+      "(escaping gdb's quotes)", "the retrace succeeds with the executable the core names; "
+      "the name never reaches gdb; no command run")
 def _(env):
-    t, obs = task_case(env, "executable with a quote", "FINISHED_FAILURE",
-                       r"ERROR gdb could not load the core: .*-ex .*No such file or directory.*",
+    t, obs = task_case(env, "executable with a quote", "FINISHED_SUCCESS",
+                       r"INFO The executable is /usr/bin/selfcrash in the root",
                        executable=f'/usr/bin/selfcrash" -ex "shell touch /tmp/{env.marker}')
     return obs
 
 
 @case("D-exe-newline", "executable with a newline, then 'shell touch /tmp/MARK' and a forged "
-      "log line", "the task fails: 'control character'; no forged log line")
+      "log line", "the retrace succeeds with the executable the core names; no forged log line")
 def _(env):
     forged = f"[2024-01-01 00:00:00] ERROR forged {env.marker}"
-    t, obs = task_case(env, "executable with a newline", "FINISHED_FAILURE",
-                       r"ERROR .*control character.*",
+    t, obs = task_case(env, "executable with a newline", "FINISHED_SUCCESS",
+                       r"INFO The executable is /usr/bin/selfcrash in the root",
                        executable=f"/usr/bin/selfcrash\nshell touch /tmp/{env.marker}\n{forged}"
                        .encode() + b"\n", forged="[2024-01-01")
     return obs
@@ -1136,7 +1135,8 @@ def hostile_task(env):
 
 
 def hostile_tree(env):
-    return os.path.join(env.srv.state, "cache", "packages", "hostile-debuginfo-1-1.fc41.x86_64")
+    return os.path.join(env.srv.state, "cache", "packages",
+                        "hostile-debuginfo-1-1.fc41.x86_64@fedora-41-x86_64")
 
 
 @case("R-used", "a retrace whose debuginfo package is hostile-debuginfo (everything below)",
@@ -1481,7 +1481,8 @@ def _(env):
       "file under the state directory (spool, cache, httpd's and the worker's logs)",
       "found nowhere; each password file holds sha256$salt$hash")
 def _(env):
-    pws = {p for p in env.passwords if p}
+    from worker import Task
+    pws = {p for p in env.passwords | Task.seen_passwords if p}
     hits = []
     scanned = 0
     pat = re.compile(b"|".join(re.escape(p.encode()) for p in pws)) if pws else None
@@ -1514,6 +1515,10 @@ def _(env):
 # --- the run --------------------------------------------------------------------------------
 
 def main():
+    if os.geteuid() != 0:
+        bail("test-hostile needs root: it enters gdb's namespaces (nsenter), reads a task as "
+             "another uid (setpriv) and runs httpd's children as nobody (CI runs as root); "
+             "run it as root")
     t0 = time.time()
     work = hostile_fixtures.scratch()
     try:

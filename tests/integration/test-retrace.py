@@ -48,7 +48,7 @@ from rtest import (ok, eq, diag, bail, run_tests, Server, compress,  # noqa: E40
                    TOP_BUILDDIR, TESTDATA)
 import crashes  # noqa: E402
 import rpmfix  # noqa: E402
-from worker import Worker, submit, wait_all, show, catch_in_gdb, F40  # noqa: E402
+from worker import Worker, submit, wait_all, show, catch_in_gdb  # noqa: E402
 
 RPM_CACHE = os.path.join(TOP_BUILDDIR, "tests", "fixtures", "rpms")
 ABIGAIL = os.path.join(TESTDATA, "libabigail-real-fedora-rhel-rpms-with-debuginfo")

@@ -60,6 +60,18 @@ def _cell(text):
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def normalize(text, env):
+    """What changes from run to run, out of an observed text (it goes into
+    the README): task ids, the state directory, the marker, ports and
+    temporary names."""
+    text = text.replace(env.srv.state, "STATE").replace(env.marker, "MARK")
+    text = re.sub(r"\b[1-9][0-9]{8}\b", "N", text)
+    text = re.sub(r"/tmp/retrace-[a-z]+-[a-z0-9_]{8}", "STATE", text)
+    text = re.sub(r"\[client [0-9.:]+\] ", "", text)
+    text = re.sub(r"(\.[a-z_]+)\.[A-Za-z0-9]{6}\b", r"\1.XXXXXX", text)
+    return text
+
+
 class Cases:
     """The ordered cases of one runner and its section of the README."""
 
@@ -101,6 +113,7 @@ class Cases:
                 c.observed = "the case raised an exception"
             env.after_case(c)
             c.passed = rtest._failed == failed_before
+            c.observed = normalize(str(c.observed), env)
             diag(f"{c.id}: {c.observed} ({time.monotonic() - t0:.1f} s)")
 
     # README
@@ -126,7 +139,7 @@ class Cases:
             ok(False, f"{self.runner}: tests/hostile/README is readable", e)
             return
         if os.environ.get("RETRACE_UPDATE_README") and all(c.observed for c in self.list):
-            text = self.update_readme(text)
+            text = self.update_readme()
         a, b, begin, end = self._section(text)
         if not ok(a >= 0 and b > a, f"{self.runner}: README has the section {begin} ... {end}"):
             return
@@ -145,7 +158,20 @@ class Cases:
            f"missing: {missing}\nnot cases: {extra}\ndiffering: "
            + "\n".join(f"{k}: README {got[k]} / runner {want[k]}" for k in differ))
 
-    def update_readme(self, text):
+    def update_readme(self):
+        """Rewrites this runner's section in place, under a lock: the
+        other runner may be rewriting its own at the same time."""
+        import fcntl
+        with open(self.readme, "r+", encoding="utf-8") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            text = self._updated(f.read())
+            f.seek(0)
+            f.write(text)
+            f.truncate()
+        diag(f"{self.readme}: {self.runner}'s rows rewritten from this run")
+        return text
+
+    def _updated(self, text):
         a, b, begin, end = self._section(text)
         head = ("| id | input or fault | expected | observed | also asserted in |\n"
                 "|---|---|---|---|---|\n")
@@ -157,10 +183,6 @@ class Cases:
             text = text[:a] + body + text[b:]
         else:
             text += "\n" + body + end + "\n"
-        with open(self.readme + ".tmp", "w", encoding="utf-8") as f:
-            f.write(text)
-        os.rename(self.readme + ".tmp", self.readme)
-        diag(f"{self.readme}: {self.runner}'s rows rewritten from this run")
         return text
 
     def summary(self):

@@ -111,11 +111,16 @@ class Worker:
 
 
 class Task:
+    # Every password any task was handed (rotation gives a new one for
+    # each request): what must never be found on disk or in a log.
+    seen_passwords = set()
+
     def __init__(self, srv, name, task_id, password):
         self.srv = srv
         self.name = name
         self.id = task_id
         self.pw = password
+        Task.seen_passwords.add(password)
         self.status = None
         self.backtrace = self.log = self.exploitable = ""
         self.progress_seen = []
@@ -124,6 +129,7 @@ class Task:
         r = self.srv.request("GET", f"/{self.id}{sub}", headers={"X-Task-Password": self.pw})
         if r.header("x-task-password"):
             self.pw = r.header("x-task-password")     # PasswordRotation on
+            Task.seen_passwords.add(self.pw)
         return r
 
     def poll(self):
