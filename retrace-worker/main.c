@@ -40,6 +40,7 @@
 
 #include "cache.h"
 #include "conf.h"
+#include "fsutil.h"
 #include "spool.h"
 #include "stats.h"
 #include "task.h"
@@ -371,11 +372,48 @@ static void record_cache_size(void)
                 recorded = delta.cache_bytes;
 }
 
+/* Task roots (CacheDir/roots/<id>) are removed by their task right after
+ * its final status; one whose task process died in between, or whose task
+ * is gone, is removed here. A debug task (type 1) keeps its root. */
+static void sweep_roots(void)
+{
+        char roots[PATH_MAX];
+        if (path_format(roots, sizeof roots, "%s/roots", conf.cache_dir) < 0)
+                return;
+        DIR *d = opendir(roots);
+        if (!d)
+                return;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+                task_id id;
+                char dir[PATH_MAX], path[PATH_MAX], type[8];
+                enum task_stage stage;
+                if (!task_id_parse(e->d_name, strlen(e->d_name), &id) || is_our_child(id))
+                        continue;
+                spool_task_path(conf.spool_dir, id, NULL, dir, sizeof dir);
+                int r = task_read_stage(dir, &stage, NULL);
+                bool gone = r == -ENOENT && access(dir, F_OK) != 0;
+                bool finished = r == 0 && (stage == TASK_STAGE_FINISHED_SUCCESS ||
+                                           stage == TASK_STAGE_FINISHED_FAILURE);
+                spool_task_path(conf.spool_dir, id, TASK_TYPE_FILE, path, sizeof path);
+                bool debug = spool_read_file(path, type, sizeof type, NULL, NULL) == 0 &&
+                             atoi(type) == TASK_TYPE_DEBUG;
+                if (gone || (finished && !debug)) {
+                        if (path_format(path, sizeof path, "%s/%s", roots, e->d_name) == 0)
+                                remove_tree(path, NULL);
+                        if (opt.verbose)
+                                logmsg("task %u: removed its leftover root", id);
+                }
+        }
+        closedir(d);
+}
+
 static void housekeeping(void)
 {
         struct error err;
         recover_claims();
         expire_tasks();
+        sweep_roots();
         int64_t freed = cache_evict(env.cache, &err);
         if (freed < 0)
                 logmsg("cache: %s", err.msg);

@@ -681,11 +681,16 @@ failed:
         tlog(&t, "ERROR", "%s", err.msg);
 done:
         stage(&t, TASK_STAGE_CLEANING);
-        clean_up(&t, false);
         tlog(&t, "INFO", "The task took %.2f s", now_s() - started);
         stats_flush(&t, final == TASK_STAGE_FINISHED_SUCCESS);
-        if (finish(&t, final) == 0)
+        /* The result first, then the clean-up: removing a root of a
+         * hundred packages can take half a second on a busy disk, and the
+         * submitter need not wait for it. A root left by a worker killed
+         * in between is swept by the daemon's housekeeping. */
+        if (finish(&t, final) == 0) {
                 clean_up(&t, true);
+                clean_up(&t, false);
+        }
         core_info_free(&c->core);
         free(c);
         close(t.log_fd);

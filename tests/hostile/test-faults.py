@@ -100,12 +100,13 @@ def cache_problems(srv, rpms):
             bad.append(f"{n}: a tree without its .complete marker")
         elif n.endswith(".complete") and not os.path.isdir(p[:-len(".complete")]):
             bad.append(f"{n}: a marker without its tree")
+    # The worker keys the cache by "<nevra>@<release>".
     by_nevra = {rpm_nevra(r): r for r in rpms}
     for n in sorted(names):
-        if not n.endswith(".complete") or n[:-9] not in by_nevra:
+        if not n.endswith(".complete") or n[:-9].split("@")[0] not in by_nevra:
             continue
         tree = os.path.join(pk, n[:-9])
-        for f, size in rpm_files(by_nevra[n[:-9]]).items():
+        for f, size in rpm_files(by_nevra[n[:-9].split("@")[0]]).items():
             p = os.path.join(tree, f)
             if not os.path.isfile(p):
                 bad.append(f"{n[:-9]}: {f} missing")
@@ -208,7 +209,8 @@ def _(env):
         return "upload refused"
     env.tasks.add(t.id)
     pk = os.path.join(env.srv.state, "cache", "packages")
-    prefix = ".hostile-debuginfo-1-1.fc41.x86_64.tmp."
+    key = "hostile-debuginfo-1-1.fc41.x86_64@fedora-41-x86_64"
+    prefix = f".{key}.tmp."
     deadline = time.time() + 60
     caught = None
     while time.time() < deadline and caught is None:
@@ -222,7 +224,7 @@ def _(env):
     env.worker.kill(group=True)
     ok(caught is None or os.path.isdir(os.path.join(pk, caught)),
        "killed during extraction: the half-extracted tree is there after the kill")
-    ok(not os.path.exists(os.path.join(pk, "hostile-debuginfo-1-1.fc41.x86_64.complete")),
+    ok(not os.path.exists(os.path.join(pk, f"{key}.complete")),
        "killed during extraction: the package is not marked complete")
     env.worker.start()
     ok(wait_all([t], 120), "killed during extraction: the task finishes after the restart", show(t))
@@ -230,7 +232,7 @@ def _(env):
     line = first(r"WARN The worker handling this task was interrupted.*", t.log)
     ok(line != "?", "killed during extraction: its log says it was interrupted and ran again", t.log)
     check_cache(env, "killed during extraction")
-    sparse = os.path.join(pk, "hostile-debuginfo-1-1.fc41.x86_64", "usr/lib/debug/hostile/sparse")
+    sparse = os.path.join(pk, key, "usr/lib/debug/hostile/sparse")
     eq(os.path.getsize(sparse) if os.path.exists(sparse) else None,
        hostile_fixtures.SPARSE_SIZE, "killed during extraction: the sparse file is whole")
     return f"{t.status}; log: {short(line)}; cache valid"
@@ -459,8 +461,10 @@ def _(env):
     env.worker.stop()
     pk = os.path.join(env.srv.state, "cache", "packages")
     fx = env.fx
-    names = {k: rpm_nevra(fx.selfcrash[k]) for k in ("selfcrash", "selfcrash-debuginfo")}
-    glibc = rpm_nevra(fx.glibc["glibc"])
+    # Cache keys are "<nevra>@<release>"; the task runs against fedora-40.
+    names = {k: rpm_nevra(fx.selfcrash[k]) + "@fedora-40-x86_64"
+             for k in ("selfcrash", "selfcrash-debuginfo")}
+    glibc = rpm_nevra(fx.glibc["glibc"]) + "@fedora-40-x86_64"
     for n in (names["selfcrash"], names["selfcrash-debuginfo"], glibc):
         subprocess.run(["rm", "-rf", os.path.join(pk, n), os.path.join(pk, n + ".complete")])
     tree = os.path.join(pk, names["selfcrash"])
@@ -479,7 +483,7 @@ def _(env):
     if not t:
         return "upload refused"
     again = [n for n in (names["selfcrash"], glibc, names["selfcrash-debuginfo"])
-             if f"Extracted {n}" in t.log]
+             if f"Extracted {n.split('@')[0]}" in t.log]
     ok(len(again) == 3, "half-extracted cache: the three packages were extracted again", t.log)
     check_cache(env, "half-extracted cache")
     return f"{t.status}; extracted again: {len(again)} of 3; cache valid"
