@@ -7,12 +7,12 @@ DEBIAN_PACKAGES="apache2 apache2-dev libapr1-dev libaprutil1-dev libarchive-dev
  liblzma-dev libzstd-dev zlib1g-dev librpm-dev libsolv-dev libsolvext-dev libdw-dev
  libcurl4-openssl-dev libssl-dev libinih-dev libcmocka-dev rpm debugedit
  createrepo-c cpio gnupg gcc-multilib libc6-dbg bzip2 python3-prometheus-client chromium gdb elfutils bubblewrap pkg-config autoconf automake libtool make
- gcc curl python3 zstd xz-utils openssl procps"
+ gcc curl python3 zstd xz-utils openssl procps clang libclang-rt-dev valgrind"
 FEDORA_PACKAGES="httpd httpd-devel mod_ssl apr-devel apr-util-devel
  libarchive-devel xz-devel libzstd-devel zlib-devel rpm-devel rpm-build libsolv-devel
  elfutils-devel libcurl-devel openssl-devel inih-devel libcmocka-devel
  createrepo_c cpio gnupg2 rpm-sign python3-prometheus_client chromium gdb elfutils bubblewrap pkgconf-pkg-config autoconf automake
- libtool make gcc curl python3 zstd xz openssl procps-ng"
+ libtool make gcc curl python3 zstd xz openssl procps-ng clang compiler-rt valgrind"
 
 say() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 die() { say "$*"; exit 1; }

@@ -1,8 +1,10 @@
 /* fuzz-headers: the values a client sends in HTTP headers and the server
  * stores in the spool: task ids (the URL's /<id>, X-Task-Id), passwords
  * (X-Task-Password) and their stored hashes, task stages (the status
- * file), and Retry-After as the client reads it. The input is one header
- * value; after its first newline, a stored password hash. */
+ * file); and what the client reads from a server: Retry-After and the
+ * /settings body. The input is one header value, and after its first
+ * newline a stored password hash; the whole of it is also a /settings
+ * body. */
 #include "config.h"
 
 #include <errno.h>
@@ -11,7 +13,59 @@
 #include "fuzz.h"
 #include "http.h"
 #include "password.h"
+#include "settings.h"
 #include "spool.h"
+
+/* A /settings body parses; what it said, written out again, parses to the
+ * same; every word of its lists is found in them. */
+static void check_settings(const char *text)
+{
+        struct settings s = { 0 }, again = { 0 };
+        settings_clear(&s);
+        if (settings_parse(text, &s) < 0)
+                abort();        /* only -ENOMEM */
+        const char *lists[] = { s.formats, s.releases };
+        for (size_t i = 0; i < 2; i++) {
+                const char *p = lists[i];
+                while (p && *p) {
+                        p += strspn(p, " \t");
+                        size_t n = strcspn(p, " \t");
+                        if (n == 0)
+                                break;
+                        char *word = strndup(p, n);
+                        if (!word)
+                                abort();
+                        if (!settings_list_has(lists[i], word))
+                                fuzz_fail("'%s' is in '%s' but not found", word, lists[i]);
+                        free(word);
+                        p += n;
+                }
+        }
+        size_t len = 256 + (s.formats ? strlen(s.formats) : 0) + (s.releases ? strlen(s.releases) : 0);
+        char *body = malloc(len);
+        if (!body)
+                abort();
+        int n = snprintf(body, len, "running_tasks %ld\nmax_running_tasks %ld\n"
+                         "max_packed_size %llu\nmax_unpacked_size %llu\n",
+                         s.running_tasks, s.max_running_tasks,
+                         (unsigned long long)(s.max_packed >> 20),
+                         (unsigned long long)(s.max_unpacked >> 20));
+        if (s.formats)
+                n += snprintf(body + n, len - (size_t)n, "supported_formats %s\n", s.formats);
+        if (s.releases)
+                snprintf(body + n, len - (size_t)n, "supported_releases %s\n", s.releases);
+        if (settings_parse(body, &again) < 0)
+                abort();
+        if (again.running_tasks != s.running_tasks ||
+            again.max_running_tasks != s.max_running_tasks ||
+            again.max_packed != s.max_packed || again.max_unpacked != s.max_unpacked ||
+            !s.formats != !again.formats || (s.formats && strcmp(s.formats, again.formats)) ||
+            !s.releases != !again.releases || (s.releases && strcmp(s.releases, again.releases)))
+                fuzz_fail("/settings written out again parses differently:\n%s", body);
+        free(body);
+        settings_clear(&s);
+        settings_clear(&again);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -59,6 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         long now = 1700000000;
         long wait = http_parse_retry_after(value, now);
         fuzz_assert(wait >= -1);
+        check_settings(text);
         free(value);
         free(hash);
         free(text);
