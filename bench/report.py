@@ -335,8 +335,9 @@ def findings(res):
           f"{fmt_s(s.get('gdb'))}, where the floor took {fmt_s(floor)}, and around it "
           f"{fmt_s(s.get('retrace_stage', 0) - s.get('gdb', 0))} (the command files, the "
           f"exploitability rating); the clean-up before the final status "
-          f"{fmt_s(s.get('cleanup'))} (removing the root: on one warm retrace "
-          f"strace counted {n_rm} unlink/rmdir calls taking {fmt_s(t_rm)}); the rest "
+          f"{fmt_s(s.get('cleanup'))} (the root is removed after the final status, off the "
+          f"submitter's wait: on one warm retrace strace counted {n_rm} unlink/rmdir calls "
+          f"taking {fmt_s(t_rm)}); the rest "
           f"{fmt_s(s.get('rest'))} (the worker's pick-up, the final status; the task's "
           f"{n_fs} fsyncs took {fmt_s(t_fs)}).")
     w("")
@@ -361,24 +362,9 @@ def findings(res):
         w("")
         st = {n: comp[n]["stages"].get("warm", {}) for n in ratios}
         gdb_gap = {n: st[n].get("gdb", 0) - comp[n]["warm"]["gdb_floor"]["median"] for n in ratios}
-        rm = {n: prof(comp[n], "warm", "unlink", "rmdir")[1] for n in ratios}
-        clean = max(st[n].get("cleanup", 0) for n in ratios)
         prep = max(st[n].get("preparation", 0) for n in ratios)
         upl = max(st[n].get("upload", 0) for n in ratios)
-        if True:
-            w(f"- Remove the root after writing the final status, as the core already is "
-              f"removed after it: up to {fmt_s(clean)} here" +
-              (" (in other runs on this machine, while other jobs wrote to the same disk, "
-               "removing the 101-package root took up to 0.5 s, which put the warm `manylibs` "
-               "retrace at 2.4x the floor)" if clean <= 0.1 else "") + ". The root holds only hard "
-              f"links to public package files; a worker killed between the two would leave it "
-              f"behind, so housekeeping would remove the roots of finished tasks (not of debug "
-              f"tasks, whose environment stays on purpose). The time grows with the number of "
-              f"packages" +
-              (f", and with the disk's other work: removing the `manylibs` root took "
-               f"{fmt_s(rm.get('manylibs', 0))} of unlink/rmdir calls on one profiled retrace of "
-               f"this run (ext4 mounted with `discard`, shared with other jobs)."
-               if rm.get("manylibs", 0) > 0.1 else "."))
+        before = len(out)
         if prep > 0.05:
             w(f"- Assemble the root without a hard link per file: preparation took up to "
               f"{fmt_s(prep)}, nearly all of it linking the packages' trees into the root. "
@@ -397,6 +383,9 @@ def findings(res):
               f"{fmt_s(comp[n]['warm']['gdb_floor']['median'])}, with the same command line, "
               f"files and root; the floor's runs ranged "
               f"{cell(comp[n]['warm']['gdb_floor'])}: that is the machine's other load.")
+        if len(out) == before:
+            w("- No stage of the task stands out: the difference is spread over the upload, "
+              "the pick-up and gdb's run under the machine's other load.")
         w("")
     w("### Cold retrace against `rpm2cpio | cpio` (comparisons 2 and 4)")
     w("")
@@ -415,7 +404,7 @@ def findings(res):
           f"durable and `rpm2cpio | cpio` is not: on one cold retrace strace counted {n_sy} "
           f"syncfs ({fmt_s(t_sy)}) and {n_fs} fsync ({fmt_s(t_fs)}) calls, one syncfs and three "
           f"fsyncs (the .size and .complete markers and the directory) per package, plus "
-          f"{n_rm} unlink/rmdir ({fmt_s(t_rm)}) removing the root before the final status.")
+          f"{n_rm} unlink/rmdir ({fmt_s(t_rm)}) removing the root after the final status.")
     w("")
     if any(n in comp and comp[n]["cold"]["retrace_cold"]["median"] >
            comp[n]["cold"]["rpm2cpio_gdb"]["median"] for n in ("threads", "manylibs")):
@@ -423,7 +412,7 @@ def findings(res):
           "(extract every missing package, one syncfs, then write all the markers without "
           "fsyncing each and fsync the directory once: a marker lost in a crash only means "
           "that package is extracted again), extract the missing packages of a task in "
-          "parallel, and take the root's removal off the critical path as above. The "
+          "parallel. The "
           "`rpm2cpio | cpio` side is what a cache-less chroot costs at least: it keeps nothing, "
           "so it pays this again for every task, while the cache pays it once per package.")
         w("")

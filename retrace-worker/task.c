@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -386,8 +388,73 @@ static int analyze(struct task *t, struct crash *c, struct error *err)
         return 0;
 }
 
+/* One package of a task's root: its tree in the cache, fetched by
+ * packages_fetch(). */
+struct package_job {
+        char nevra[NEVRA_MAX], key[NEVRA_MAX + RELEASE_ID_MAX];
+        char rpm[PATH_MAX], tree[PATH_MAX];
+        bool extracted;
+        int r;
+        struct error err;
+};
+
+struct package_pool {
+        struct pkg_cache *cache;
+        struct package_job *jobs;
+        size_t count, next;
+        bool failed;
+        pthread_mutex_t lock;
+};
+
+static void *package_thread(void *arg)
+{
+        struct package_pool *p = arg;
+        for (;;) {
+                pthread_mutex_lock(&p->lock);
+                size_t i = p->failed ? p->count : p->next++;
+                pthread_mutex_unlock(&p->lock);
+                if (i >= p->count)
+                        return NULL;
+                struct package_job *j = &p->jobs[i];
+                j->r = cache_get(p->cache, j->key, j->rpm, j->tree, sizeof j->tree,
+                                 &j->extracted, &j->err);
+                if (j->r < 0) {
+                        pthread_mutex_lock(&p->lock);
+                        p->failed = true;       /* the task fails: start no more */
+                        pthread_mutex_unlock(&p->lock);
+                }
+        }
+}
+
+/* Fills every job's tree, r and err: up to as many packages at once as
+ * there are CPUs (at most 4), each locked in the cache on its own so
+ * that concurrent tasks needing it wait for one extraction. After a
+ * failure no further package is started; those jobs keep r = -ECANCELED. */
+static void packages_fetch(struct pkg_cache *cache, struct package_job *jobs, size_t count)
+{
+        struct package_pool pool = { .cache = cache, .jobs = jobs, .count = count };
+        for (size_t i = 0; i < count; i++)
+                jobs[i].r = error_set(&jobs[i].err, ECANCELED, "not extracted after an earlier failure");
+        pthread_mutex_init(&pool.lock, NULL);
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        size_t n = cpus < 1 ? 1 : cpus > 4 ? 4 : (size_t)cpus;
+        if (n > count)
+                n = count;
+        pthread_t threads[4];
+        size_t started = 0;
+        /* The calling thread is one of the n; a thread that cannot be
+         * created only means fewer at once. */
+        while (started + 1 < n && pthread_create(&threads[started], NULL, package_thread, &pool) == 0)
+                started++;
+        package_thread(&pool);
+        for (size_t i = 0; i < started; i++)
+                pthread_join(threads[i], NULL);
+        pthread_mutex_destroy(&pool.lock);
+}
+
 static int prepare(struct task *t, struct crash *c, struct error *err)
 {
+        struct package_job *jobs = NULL;
         struct repoindex *idx;
         struct resolution res;
         double resolve_t0 = now_s();
@@ -421,34 +488,46 @@ static int prepare(struct task *t, struct crash *c, struct error *err)
                 r = error_set_errno(err, -r, "cannot create the root '%s'", t->root);
                 goto out;
         }
-        size_t hits = 0;
+        /* Every package's tree first, several extracted at once (a cold
+         * task's time is mostly decompression), then the root from them in
+         * the resolution's order. */
+        jobs = calloc(res.count ? res.count : 1, sizeof *jobs);
+        if (!jobs) {
+                r = error_set(err, ENOMEM, "out of memory");
+                goto out;
+        }
         for (size_t i = 0; i < res.count; i++) {
                 struct repo_pkg_info pi;
+                struct package_job *j = &jobs[i];
                 repoindex_package(idx, res.packages[i], &pi);
-                char nevra[NEVRA_MAX], rpm[PATH_MAX], tree[PATH_MAX];
-                if (path_format(nevra, sizeof nevra, "%s-%s%s%s-%s.%s", pi.name, pi.epoch,
+                if (path_format(j->nevra, sizeof j->nevra, "%s-%s%s%s-%s.%s", pi.name, pi.epoch,
                                 pi.epoch[0] ? ":" : "", pi.version, pi.release, pi.arch) < 0 ||
-                    path_format(rpm, sizeof rpm, "%s/%s/%s", t->env->conf->repo_dir,
+                    path_format(j->rpm, sizeof j->rpm, "%s/%s/%s", t->env->conf->repo_dir,
                                 c->release_id, pi.location) < 0) {
                         r = error_set(err, ENAMETOOLONG, "path too long for package '%s'", pi.name);
                         goto out;
                 }
                 /* Keyed by release too: two releases could carry different
                  * files under one NEVRA, and must not share an extraction. */
-                char key[NEVRA_MAX + RELEASE_ID_MAX];
-                if (path_format(key, sizeof key, "%s@%s", nevra, c->release_id) < 0) {
+                if (path_format(j->key, sizeof j->key, "%s@%s", j->nevra, c->release_id) < 0) {
                         r = error_set(err, ENAMETOOLONG, "package name too long: '%s'", pi.name);
                         goto out;
                 }
-                bool extracted = false;
-                r = cache_get(t->env->cache, key, rpm, tree, sizeof tree, &extracted, err);
-                if (r < 0)
+        }
+        packages_fetch(t->env->cache, jobs, res.count);
+        size_t hits = 0;
+        for (size_t i = 0; i < res.count; i++) {
+                struct package_job *j = &jobs[i];
+                if (j->r < 0) {
+                        *err = j->err;
+                        r = j->r;
                         goto out;
-                hits += !extracted;
-                t->stats.cache_hits += !extracted;
-                t->stats.cache_misses += extracted;
-                tlog(t, "INFO", "%s %s", extracted ? "Extracted" : "Cached", nevra);
-                r = root_add_package(t->root, tree, err);
+                }
+                hits += !j->extracted;
+                t->stats.cache_hits += !j->extracted;
+                t->stats.cache_misses += j->extracted;
+                tlog(t, "INFO", "%s %s", j->extracted ? "Extracted" : "Cached", j->nevra);
+                r = root_add_package(t->root, j->tree, err);
                 if (r < 0)
                         goto out;
         }
@@ -458,6 +537,7 @@ static int prepare(struct task *t, struct crash *c, struct error *err)
              res.count, hits, now_s() - t0);
 out:
         stage_timed(t, STATS_STAGE_ASSEMBLE, t0);
+        free(jobs);
         resolution_free(&res);
         repoindex_free(idx);
         return r;
