@@ -411,8 +411,8 @@ def findings(res):
         w("What would fix it: make the cache durable once per task instead of once per package "
           "(extract every missing package, one syncfs, then write all the markers without "
           "fsyncing each and fsync the directory once: a marker lost in a crash only means "
-          "that package is extracted again), extract the missing packages of a task in "
-          "parallel. The "
+          "that package is extracted again); a task's missing packages are already extracted "
+          "several at once, up to the CPUs. The "
           "`rpm2cpio | cpio` side is what a cache-less chroot costs at least: it keeps nothing, "
           "so it pays this again for every task, while the cache pays it once per package.")
         w("")
