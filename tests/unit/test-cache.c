@@ -20,6 +20,7 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -520,6 +521,60 @@ static void test_concurrent(void **state)
                 assert_true(WEXITSTATUS(status) <= 1);
                 extractors += WEXITSTATUS(status);
         }
+        assert_int_equal(extractors, 1);
+        fmt_path(tree, sizeof tree, "%s/packages/" BIGGEST, dir);
+        fmt_path(ref, sizeof ref, "%s/ref", dir);
+        must(run("mkdir -p '%s' && cd '%s' && rpm2cpio '%s' | cpio -idm --quiet", ref, ref, rpm),
+             "cpio");
+        must(run("diff -r --no-dereference '%s' '%s' >&2", ref, tree), "the tree differs");
+        must(run("! ls -a '%s/packages' | grep -E '\\.(tmp|evict)\\.'", dir), "leftovers");
+}
+
+/* The worker extracts a task's packages from several threads sharing one
+ * cache handle: four threads wanting one package at once still make one
+ * extraction (the package lock is a flock on a file each opens itself). */
+struct thread_get {
+        struct pkg_cache *cache;
+        const char *rpm;
+        pthread_barrier_t *start;
+        int r;
+        bool extracted;
+        struct error err;
+};
+
+static void *thread_get(void *arg)
+{
+        struct thread_get *g = arg;
+        char t[PATH_MAX];
+        pthread_barrier_wait(g->start);
+        g->r = cache_get(g->cache, BIGGEST, g->rpm, t, sizeof t, &g->extracted, &g->err);
+        return NULL;
+}
+
+static void test_concurrent_threads(void **state)
+{
+        (void)state;
+        char rpm[PATH_MAX], dir[PATH_MAX], tree[PATH_MAX], ref[PATH_MAX];
+        abigail(rpm, BIGGEST);
+        fmt_path(dir, sizeof dir, "%s/threads", scratch);
+        struct pkg_cache *c = open_cache("threads", 0);
+        pthread_barrier_t start;
+        assert_int_equal(pthread_barrier_init(&start, NULL, 4), 0);
+        struct thread_get g[4];
+        pthread_t th[4];
+        for (int i = 0; i < 4; i++) {
+                g[i] = (struct thread_get){ .cache = c, .rpm = rpm, .start = &start };
+                assert_int_equal(pthread_create(&th[i], NULL, thread_get, &g[i]), 0);
+        }
+        int extractors = 0;
+        for (int i = 0; i < 4; i++) {
+                assert_int_equal(pthread_join(th[i], NULL), 0);
+                if (g[i].r < 0)
+                        fail_msg("thread %d: %s", i, g[i].err.msg);
+                extractors += g[i].extracted;
+        }
+        pthread_barrier_destroy(&start);
+        cache_close(c);
         assert_int_equal(extractors, 1);
         fmt_path(tree, sizeof tree, "%s/packages/" BIGGEST, dir);
         fmt_path(ref, sizeof ref, "%s/ref", dir);
@@ -1288,6 +1343,7 @@ int main(void)
                 cmocka_unit_test(test_hit),
                 cmocka_unit_test(test_half_extracted),
                 cmocka_unit_test(test_concurrent),
+                cmocka_unit_test(test_concurrent_threads),
                 cmocka_unit_test(test_evict),
                 cmocka_unit_test(test_root),
                 cmocka_unit_test(test_hostile),
