@@ -478,12 +478,25 @@ static void test_half_extracted(void **state)
         cache_close(c);
 }
 
+/* The cache in dir holds BIGGEST exactly as rpm2cpio extracts rpm, and
+ * no temporary or eviction leftover. */
+static void assert_extracted_once(const char *dir, const char *rpm)
+{
+        char tree[PATH_MAX], ref[PATH_MAX];
+        fmt_path(tree, sizeof tree, "%s/packages/" BIGGEST, dir);
+        fmt_path(ref, sizeof ref, "%s/ref", dir);
+        must(run("mkdir -p '%s' && cd '%s' && rpm2cpio '%s' | cpio -idm --quiet", ref, ref, rpm),
+             "cpio");
+        must(run("diff -r --no-dereference '%s' '%s' >&2", ref, tree), "the tree differs");
+        must(run("! ls -a '%s/packages' | grep -E '\\.(tmp|evict)\\.'", dir), "leftovers");
+}
+
 /* Four processes want one package at once: one extracts, the others wait
  * and find it complete. */
 static void test_concurrent(void **state)
 {
         (void)state;
-        char rpm[PATH_MAX], dir[PATH_MAX], tree[PATH_MAX], ref[PATH_MAX];
+        char rpm[PATH_MAX], dir[PATH_MAX];
         abigail(rpm, BIGGEST);
         fmt_path(dir, sizeof dir, "%s/concurrent", scratch);
         int go[2];
@@ -522,12 +535,7 @@ static void test_concurrent(void **state)
                 extractors += WEXITSTATUS(status);
         }
         assert_int_equal(extractors, 1);
-        fmt_path(tree, sizeof tree, "%s/packages/" BIGGEST, dir);
-        fmt_path(ref, sizeof ref, "%s/ref", dir);
-        must(run("mkdir -p '%s' && cd '%s' && rpm2cpio '%s' | cpio -idm --quiet", ref, ref, rpm),
-             "cpio");
-        must(run("diff -r --no-dereference '%s' '%s' >&2", ref, tree), "the tree differs");
-        must(run("! ls -a '%s/packages' | grep -E '\\.(tmp|evict)\\.'", dir), "leftovers");
+        assert_extracted_once(dir, rpm);
 }
 
 /* The worker extracts a task's packages from several threads sharing one
@@ -554,7 +562,7 @@ static void *thread_get(void *arg)
 static void test_concurrent_threads(void **state)
 {
         (void)state;
-        char rpm[PATH_MAX], dir[PATH_MAX], tree[PATH_MAX], ref[PATH_MAX];
+        char rpm[PATH_MAX], dir[PATH_MAX];
         abigail(rpm, BIGGEST);
         fmt_path(dir, sizeof dir, "%s/threads", scratch);
         struct pkg_cache *c = open_cache("threads", 0);
@@ -576,12 +584,7 @@ static void test_concurrent_threads(void **state)
         pthread_barrier_destroy(&start);
         cache_close(c);
         assert_int_equal(extractors, 1);
-        fmt_path(tree, sizeof tree, "%s/packages/" BIGGEST, dir);
-        fmt_path(ref, sizeof ref, "%s/ref", dir);
-        must(run("mkdir -p '%s' && cd '%s' && rpm2cpio '%s' | cpio -idm --quiet", ref, ref, rpm),
-             "cpio");
-        must(run("diff -r --no-dereference '%s' '%s' >&2", ref, tree), "the tree differs");
-        must(run("! ls -a '%s/packages' | grep -E '\\.(tmp|evict)\\.'", dir), "leftovers");
+        assert_extracted_once(dir, rpm);
 }
 
 static void set_used(const char *dir, const char *nevra, time_t when)
