@@ -332,6 +332,30 @@ static void remove_stale_script_dirs(const char *tmpdir)
         closedir(d);
 }
 
+/* The temporary that becomes output: DIR/.NAME.XXXXXX. */
+static int output_template(const char *output, char *tmp, size_t len)
+{
+        const char *slash = strrchr(output, '/');
+        int w = slash ? snprintf(tmp, len, "%.*s/.%s.XXXXXX", (int)(slash - output),
+                                 output, slash + 1)
+                      : snprintf(tmp, len, ".%s.XXXXXX", output);
+        return w < 0 || (size_t)w >= len ? -ENAMETOOLONG : 0;
+}
+
+static const char *tmp_dir(void)
+{
+        const char *tmpdir = getenv("TMPDIR");
+        return tmpdir && *tmpdir ? tmpdir : "/tmp";
+}
+
+void gdb_remove_leftovers(const char *output)
+{
+        char tmp[PATH_MAX];
+        if (output_template(output, tmp, sizeof tmp) == 0)
+                remove_stale_outputs(tmp);
+        remove_stale_script_dirs(tmp_dir());
+}
+
 int gdb_sandbox_run(const struct gdb_sandbox *sb, const char *const command[],
                     const char *output, unsigned timeout_s, uint64_t output_limit,
                     struct gdb_sandbox_result *res, struct error *err)
@@ -344,11 +368,7 @@ int gdb_sandbox_run(const struct gdb_sandbox *sb, const char *const command[],
                 return r;
 
         char tmp[PATH_MAX];
-        const char *slash = strrchr(output, '/');
-        int w = slash ? snprintf(tmp, sizeof tmp, "%.*s/.%s.XXXXXX", (int)(slash - output),
-                                 output, slash + 1)
-                      : snprintf(tmp, sizeof tmp, ".%s.XXXXXX", output);
-        if (w < 0 || (size_t)w >= sizeof tmp)
+        if (output_template(output, tmp, sizeof tmp) < 0)
                 return error_set(err, ENAMETOOLONG, "path too long: '%s'", output);
         remove_stale_outputs(tmp);
         int out = mkostemp(tmp, O_CLOEXEC);
@@ -747,9 +767,7 @@ int gdb_retrace(const struct gdb_job *job, struct gdb_result *result, struct err
                 return error_set(err, ENOTDIR, "the root '%s' is not a directory",
                                  error_quote(job->root, q));
 
-        const char *tmpdir = getenv("TMPDIR");
-        if (!tmpdir || !*tmpdir)
-                tmpdir = "/tmp";
+        const char *tmpdir = tmp_dir();
         char dir[PATH_MAX];
         /* The pid in the name: what a killed worker left can be told from
          * what others are using. */

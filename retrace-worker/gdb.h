@@ -46,6 +46,11 @@ struct gdb_result {
  * only. Output cut at the cap is no failure (result->truncated). */
 int gdb_retrace(const struct gdb_job *job, struct gdb_result *result, struct error *err);
 
+/* Removes what a gdb_retrace() into output left when its process died:
+ * the output's temporary, and the script directories in TMPDIR of
+ * processes that are gone. */
+void gdb_remove_leftovers(const char *output);
+
 /* --- the output's sections ------------------------------------------------
  *
  * gdb echoes one of these lines before each section. They start with '[',

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -284,10 +285,57 @@ static void start_task(task_id id)
                 logmsg("task %u: started (pid %d, %u running)", id, (int)pid, running);
 }
 
+/* Descendants of a task process can outlive it when it dies abruptly:
+ * bubblewrap 0.8 sets its sandbox's parent-death signal only after
+ * cloning it, so a task process killed in between leaves the sandbox (and
+ * gdb in it) running. As a child subreaper the daemon inherits such
+ * orphans; every child of its own that is not a task process is one, and
+ * is killed (a sandbox's init takes its whole PID namespace with it). */
+static void kill_orphans(void)
+{
+        DIR *d = opendir("/proc");
+        if (!d)
+                return;
+        pid_t self = getpid();
+        struct dirent *e;
+        while ((e = readdir(d))) {
+                char *end;
+                long pid = strtol(e->d_name, &end, 10);
+                if (*end || pid <= 0 || pid == self)
+                        continue;
+                char path[64], stat[512];
+                snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+                int fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        continue;
+                ssize_t n = read(fd, stat, sizeof stat - 1);
+                close(fd);
+                if (n <= 0)
+                        continue;
+                stat[n] = '\0';
+                /* "pid (comm) state ppid ...": comm may hold anything. */
+                const char *close_paren = strrchr(stat, ')');
+                char state;
+                long ppid;
+                if (!close_paren || sscanf(close_paren + 1, " %c %ld", &state, &ppid) != 2 ||
+                    ppid != self || state == 'Z')
+                        continue;
+                bool ours = false;
+                for (unsigned i = 0; i < opt.jobs; i++)
+                        ours |= children[i].pid == (pid_t)pid;
+                if (ours)
+                        continue;
+                logmsg("killing process %ld, left behind by a task process that died", pid);
+                kill((pid_t)pid, SIGKILL);
+        }
+        closedir(d);
+}
+
 static void reap(void)
 {
         int status;
         pid_t pid;
+        bool reaped = false;
         while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
                 for (unsigned i = 0; i < opt.jobs; i++) {
                         if (children[i].pid != pid)
@@ -295,6 +343,9 @@ static void reap(void)
                         task_id id = children[i].id;
                         children[i].pid = 0;
                         running--;
+                        /* Before the task is failed and its root removed:
+                         * nothing of it runs on. */
+                        kill_orphans();
                         if (WIFSIGNALED(status) && !stopping) {
                                 char why[256];
                                 snprintf(why, sizeof why, "The worker process handling this task "
@@ -306,7 +357,12 @@ static void reap(void)
                                 logmsg("task %u: done", id);
                         }
                 }
+                reaped = true;
         }
+        /* A task process gone, or an orphan killed: whatever they left
+         * is ours now (an orphan's own children come back here). */
+        if (reaped)
+                kill_orphans();
 }
 
 /* --- housekeeping ---------------------------------------------------------- */
@@ -414,6 +470,7 @@ static void housekeeping(void)
         recover_claims();
         expire_tasks();
         sweep_roots();
+        kill_orphans();
         int64_t freed = cache_evict(env.cache, &err);
         if (freed < 0)
                 logmsg("cache: %s", err.msg);
@@ -525,6 +582,10 @@ int main(int argc, char **argv)
         sigaddset(&handled, SIGTERM);
         sigaddset(&handled, SIGINT);
         sigprocmask(SIG_BLOCK, &handled, NULL);
+        /* Orphans of task processes come to us, not to init: kill_orphans(). */
+        if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+                logmsg("cannot become a child subreaper: %s; processes left by a killed "
+                       "task process are not cleaned up", strerror(errno));
         int sfd = signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
         int ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
         char queue[PATH_MAX];

@@ -712,6 +712,12 @@ int task_fail(const struct worker_env *env, task_id id, const char *why)
         }
         tlog(&t, "ERROR", "%s", why);
         clean_up(&t, false);
+        /* A task process killed while gdb ran left the backtrace's
+         * temporary and gdb's scripts; nothing runs the task again to
+         * remove them. */
+        char output[PATH_MAX];
+        if (path_format(output, sizeof output, "%s/" TASK_BACKTRACE_FILE, t.dir) == 0)
+                gdb_remove_leftovers(output);
         stats_flush(&t, false);
         r = finish(&t, TASK_STAGE_FINISHED_FAILURE);
         if (r == 0)

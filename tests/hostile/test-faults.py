@@ -19,7 +19,9 @@ table (RETRACE_UPDATE_README=1 rewrites its observed column).
 """
 
 import os
+import random
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -259,6 +261,84 @@ def _(env):
     ok(line != "?", "killed during gdb: its log says it was interrupted and ran again", t.log)
     check_cache(env, "killed during gdb")
     return f"{t.status}; log: {short(line)}; cache valid"
+
+
+def processes_running(argv):
+    """The pids of live (not zombie) processes whose command line is argv."""
+    want = "\0".join(argv) + "\0"
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline") as f:
+                if f.read() != want:
+                    continue
+            with open(f"/proc/{d}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    continue
+        except (OSError, IndexError):
+            continue
+        out.append(int(d))
+    return out
+
+
+@case("F-kill-task-orphan", "a task process killed with SIGKILL while gdb runs, leaving a "
+      "descendant behind (a bwrap wrapper on the worker's PATH starts a `sleep` before it execs "
+      "the real bwrap, as bubblewrap 0.8's sandbox outlives a task process killed while bwrap "
+      "starts it)", "the task fails: log 'died of signal 9'; the worker daemon, as child "
+      "subreaper, kills the process left behind within 5 s; no gdb or bwrap left")
+def _(env):
+    bindir = os.path.join(env.srv.state, "orphan-bin")
+    os.makedirs(bindir, exist_ok=True)
+    os.chmod(bindir, 0o755)
+    sleeper = ["sleep", f"600.{random.randrange(10 ** 6):06d}"]
+    wrapper = os.path.join(bindir, "bwrap")
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\n"
+                f"{' '.join(sleeper)} </dev/null >/dev/null 2>&1 &\n"
+                f"exec {shutil.which('bwrap')} \"$@\"\n")
+    os.chmod(wrapper, 0o755)
+    usual = env.worker
+    usual.stop()
+    env.worker = Worker(env.srv, jobs=2,
+                        env=dict(usual.env or {}, PATH=f"{bindir}:{os.environ['PATH']}"))
+    try:
+        env.worker.start()
+        t = submit(env.srv, "task process killed", env.fx.core, "selfcrash-1.0-1.fc40",
+                   "/usr/bin/selfcrash")
+        if not t:
+            return "upload refused"
+        env.tasks.add(t.id)
+        pid, gdb = catch_gdb_process(env.worker, 60)
+        ok(gdb, "task process killed: caught gdb running")
+        left = processes_running(sleeper)
+        ok(left, "task process killed: the wrapper's process runs beside gdb")
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.time() + 5
+        while processes_running(sleeper) and time.time() < deadline:
+            time.sleep(0.05)
+        took = 5 - max(0, deadline - time.time())
+        ok(left and not processes_running(sleeper),
+           "task process killed: the worker killed the process it left behind",
+           env.worker.text()[-2000:])
+        ok(re.search(r"killing process \d+, left behind by a task process that died",
+                     env.worker.text()),
+           "task process killed: the worker's log says it killed a process left behind",
+           env.worker.text()[-2000:])
+        ok(wait_all([t], 60), "task process killed: the task finishes", show(t))
+        eq(t.status, "FINISHED_FAILURE", "task process killed: the task failed")
+        line = first(r"ERROR The worker process handling this task died of signal 9.*", t.log)
+        ok(line != "?", "task process killed: its log says its process died of signal 9", t.log)
+    finally:
+        for p in processes_running(sleeper):
+            os.kill(p, signal.SIGKILL)
+        env.worker.stop()
+        env.worker = usual
+        usual.start()
+        shutil.rmtree(bindir, ignore_errors=True)
+    return f"{t.status}; log: {short(line)}; the process left behind killed after {took:.1f} s"
 
 
 @case("F-graceful-upload", "httpd gracefully restarted (SIGUSR1) during a slow upload of a real "
@@ -609,7 +689,7 @@ def _(env):
 
 GROUPS = [
     # (server name, spool tmpfs, cache tmpfs, the cases)
-    ("faults", None, None, ["F-kill-extract", "F-kill-gdb", "F-graceful-upload",
+    ("faults", None, None, ["F-kill-extract", "F-kill-gdb", "F-kill-task-orphan", "F-graceful-upload",
                             "F-half-extracted", "F-reposync-loop", "F-status-flood"]),
     ("spoolfull", "8m", None, ["F-spool-full-precheck", "F-spool-full-upload", "F-spool-full-core",
                                "F-spool-full-output"]),

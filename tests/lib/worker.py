@@ -236,7 +236,8 @@ def catch_in_gdb(worker, timeout=60):
     the task is at "Generating backtrace". Returns the task process's pid.
     Not at bwrap's start already: bwrap 0.8 sets its child's parent-death
     signal without checking that the parent still lives, so a kill while
-    bwrap is setting up can leave the sandbox's init behind for good."""
+    bwrap is setting up can leave the sandbox's init behind (for good when
+    the daemon, its subreaper, is killed too)."""
     pid, _ = catch_gdb_process(worker, timeout)
     return pid
 
