@@ -103,23 +103,6 @@ static const void *field_const(const struct retrace_conf *conf,
         return (const char *)conf + key->offset;
 }
 
-static int parse_bool(const char *s, bool *out)
-{
-        static const char *const yes[] = { "on", "yes", "true", "1" };
-        static const char *const no[] = { "off", "no", "false", "0" };
-        for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
-                if (strcasecmp(s, yes[i]) == 0) {
-                        *out = true;
-                        return 0;
-                }
-                if (strcasecmp(s, no[i]) == 0) {
-                        *out = false;
-                        return 0;
-                }
-        }
-        return -EINVAL;
-}
-
 int conf_set(struct retrace_conf *conf, const struct conf_key *key,
              const char *value, const char *where, struct error *err)
 {
@@ -162,7 +145,7 @@ int conf_set(struct retrace_conf *conf, const struct conf_key *key,
                                  where, key->name, value);
         }
         case CONF_BOOL:
-                if (parse_bool(value, field(conf, key)) < 0)
+                if (ini_parse_bool(value, field(conf, key)) < 0)
                         return error_set(err, EINVAL,
                                          "%s: %s must be on or off, not '%s'",
                                          where, key->name, value);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 /* Ours, then inih's (see the end of common/ini.h). */
 #define RETRACE_INI_INCLUDE_INIH
@@ -200,4 +201,21 @@ int ini_load(const char *path, const char *what, ini_entry_fn *fn, void *user,
                                  "%s:%d: not an INI line (expected 'key = value' or "
                                  "'[section]')", path, r);
         return 0;
+}
+
+int ini_parse_bool(const char *s, bool *out)
+{
+        static const char *const yes[] = { "on", "yes", "true", "1" };
+        static const char *const no[] = { "off", "no", "false", "0" };
+        for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+                if (strcasecmp(s, yes[i]) == 0) {
+                        *out = true;
+                        return 0;
+                }
+                if (strcasecmp(s, no[i]) == 0) {
+                        *out = false;
+                        return 0;
+                }
+        }
+        return -EINVAL;
 }

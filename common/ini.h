@@ -61,6 +61,10 @@ typedef int ini_entry_fn(void *user, const struct ini_entry *entry, struct error
 int ini_load(const char *path, const char *what, ini_entry_fn *fn, void *user,
              struct error *err);
 
+/* A boolean value as dnf and httpd write them: on/off, yes/no,
+ * true/false, 1/0, in any case. 0, or -EINVAL (out unchanged). */
+int ini_parse_bool(const char *s, bool *out);
+
 /* inih's header is called ini.h too, and -I common puts this one first
  * on the search path: ini.c, which uses inih, asks for inih's with this
  * macro, and must include <ini.h> in angle brackets. */

@@ -246,23 +246,6 @@ void repoconf_free(struct repo_config *cfg)
         cfg->count = 0;
 }
 
-static int parse_bool(const char *s, bool *out)
-{
-        static const char *const yes[] = { "1", "yes", "true", "on" };
-        static const char *const no[] = { "0", "no", "false", "off" };
-        for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
-                if (strcasecmp(s, yes[i]) == 0) {
-                        *out = true;
-                        return 0;
-                }
-                if (strcasecmp(s, no[i]) == 0) {
-                        *out = false;
-                        return 0;
-                }
-        }
-        return -EINVAL;
-}
-
 static bool has_scheme(const char *url, const char *const *schemes)
 {
         for (size_t i = 0; schemes[i]; i++) {
@@ -525,7 +508,7 @@ static int on_entry(void *user, const struct ini_entry *e, struct error *err)
                 return add_urls(ctx, r, e, kind, err);
         case K_ENABLED:
         case K_GPGCHECK:
-                if (parse_bool(e->value, kind == K_ENABLED ? &r->enabled : &r->gpgcheck) < 0)
+                if (ini_parse_bool(e->value, kind == K_ENABLED ? &r->enabled : &r->gpgcheck) < 0)
                         return error_set(err, EINVAL,
                                          "%s:%u: %s of [%s] must be 1 or 0, yes or no, true or "
                                          "false, on or off, not '%s'",

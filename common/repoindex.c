@@ -1296,7 +1296,7 @@ static int add_package_keys(struct tables *t, struct dir_cache *dirs, Repo *repo
         return r;
 }
 
-/* The packages of the table, in table order. */
+/* A package of a repo and its location (Packages/x.rpm). */
 struct solv_pkg {
         char *location;
         Id p;
@@ -1306,6 +1306,44 @@ static int cmp_solv_pkg(const void *a, const void *b)
 {
         return strcmp(((const struct solv_pkg *)a)->location,
                       ((const struct solv_pkg *)b)->location);
+}
+
+static void solv_pkgs_free(struct solv_pkg *pkgs, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                free(pkgs[i].location);
+        free(pkgs);
+}
+
+/* The packages of repo sorted by location: the table's order, and what
+ * an update compares the directory's files with. 0, or -ENOMEM. */
+static int solv_pkgs_by_location(Repo *repo, struct solv_pkg **out, size_t *count)
+{
+        struct solv_pkg *pkgs = NULL;
+        size_t n = 0;
+        *out = NULL;
+        *count = 0;
+        if (repo->nsolvables > 0 && !(pkgs = calloc((size_t)repo->nsolvables, sizeof *pkgs)))
+                return -ENOMEM;
+        Id p;
+        Solvable *s;
+        FOR_REPO_SOLVABLES(repo, p, s) {
+                unsigned int medianr;
+                const char *loc = solvable_lookup_location(s, &medianr);
+                if (n == (size_t)repo->nsolvables)
+                        break;
+                pkgs[n].location = strdup(loc ? loc : "");
+                pkgs[n].p = p;
+                if (!pkgs[n++].location) {
+                        solv_pkgs_free(pkgs, n);
+                        return -ENOMEM;
+                }
+        }
+        if (n)
+                qsort(pkgs, n, sizeof *pkgs, cmp_solv_pkg);
+        *out = pkgs;
+        *count = n;
+        return 0;
 }
 
 struct name_entry {
@@ -1439,31 +1477,14 @@ static int tables_build(struct tables *t, Pool *pool, Repo *repo, struct error *
         size_t n = 0;
         int r = 0;
 
-        if (repo->nsolvables > 0) {
-                pkgs = calloc((size_t)repo->nsolvables, sizeof *pkgs);
+        if (repo->nsolvables > 0)
                 names = calloc((size_t)repo->nsolvables, sizeof *names);
-        }
         index_of = malloc((size_t)pool->nsolvables * sizeof *index_of);
-        if ((repo->nsolvables > 0 && (!pkgs || !names)) || !index_of) {
+        if ((repo->nsolvables > 0 && !names) || !index_of ||
+            solv_pkgs_by_location(repo, &pkgs, &n) < 0) {
                 r = -ENOMEM;
                 goto out;
         }
-        Id p;
-        Solvable *s;
-        FOR_REPO_SOLVABLES(repo, p, s) {
-                unsigned int medianr;
-                const char *loc = solvable_lookup_location(s, &medianr);
-                if (n == (size_t)repo->nsolvables)
-                        break;
-                pkgs[n].location = strdup(loc ? loc : "");
-                pkgs[n].p = p;
-                if (!pkgs[n++].location) {
-                        r = -ENOMEM;
-                        goto out;
-                }
-        }
-        if (n)
-                qsort(pkgs, n, sizeof *pkgs, cmp_solv_pkg);
         for (int i = 0; i < pool->nsolvables; i++)
                 index_of[i] = -1;
         for (size_t i = 0; i < n; i++) {
@@ -1482,7 +1503,7 @@ static int tables_build(struct tables *t, Pool *pool, Repo *repo, struct error *
 
         /* Nothing below adds to the pool: that could move its strings. */
         for (size_t i = 0; i < n; i++) {
-                s = pool->solvables + pkgs[i].p;
+                Solvable *s = pool->solvables + pkgs[i].p;
                 struct tbl_package *tp = &t->pkgs[i];
                 tp->companions = (uint32_t)t->ncompanions;
                 if (!ends_with(pool_id2str(pool, s->name), "-debuginfo"))
@@ -1506,7 +1527,7 @@ static int tables_build(struct tables *t, Pool *pool, Repo *repo, struct error *
         t->nstrings = 1;
         Id buildid_dep = pool_str2id(pool, "debuginfo(build-id)", 0);
         for (size_t i = 0; i < n && r == 0; i++) {
-                s = pool->solvables + pkgs[i].p;
+                Solvable *s = pool->solvables + pkgs[i].p;
                 struct tbl_package *tp = &t->pkgs[i];
                 const char *name = pool_id2str(pool, s->name);
                 r = intern_str(t, name, &tp->name);
@@ -1532,9 +1553,7 @@ static int tables_build(struct tables *t, Pool *pool, Repo *repo, struct error *
                 keys_sort_unique(&t->keys[i]);
 
 out:
-        for (size_t i = 0; i < n; i++)
-                free(pkgs[i].location);
-        free(pkgs);
+        solv_pkgs_free(pkgs, n);
         free(names);
         free(index_of);
         queue_free(&comp);
@@ -1788,17 +1807,6 @@ fail:
 
 /* ---- writing: the update --------------------------------------------------- */
 
-struct old_pkg {
-        char *location;
-        Id p;
-};
-
-static int cmp_old_pkg(const void *a, const void *b)
-{
-        return strcmp(((const struct old_pkg *)a)->location,
-                      ((const struct old_pkg *)b)->location);
-}
-
 /* Loads the current generation's packages.solv into a new pool. False
  * (and an empty repository) when there is none or it is unreadable. */
 static bool load_previous(int rel_fd, const char *release_id, Pool **pool, Repo **repo,
@@ -1874,7 +1882,7 @@ int repoindex_update(const char *repo_dir, const char *release_id,
 
         Pool *pool = NULL;
         Repo *repo = NULL;
-        struct old_pkg *old = NULL;
+        struct solv_pkg *old = NULL;
         size_t nold = 0;
         struct tables t = { 0 };
         uint64_t cur_gen = current_generation(rel_fd);
@@ -1884,29 +1892,10 @@ int repoindex_update(const char *repo_dir, const char *release_id,
         bool have_tbl = have_prev && have_tables(rel_fd, rel_dir);
 
         /* The packages indexed before, by location. */
-        if (repo->nsolvables > 0) {
-                old = calloc((size_t)repo->nsolvables, sizeof *old);
-                if (!old) {
-                        r = error_set_errno(err, ENOMEM, "cannot update '%s'", rel_dir);
-                        goto out;
-                }
+        if (solv_pkgs_by_location(repo, &old, &nold) < 0) {
+                r = error_set_errno(err, ENOMEM, "cannot update '%s'", rel_dir);
+                goto out;
         }
-        Id p;
-        Solvable *s;
-        FOR_REPO_SOLVABLES(repo, p, s) {
-                unsigned int medianr;
-                const char *loc = solvable_lookup_location(s, &medianr);
-                if (nold == (size_t)repo->nsolvables)
-                        break;
-                old[nold].location = strdup(loc ? loc : "");
-                old[nold].p = p;
-                if (!old[nold++].location) {
-                        r = error_set_errno(err, ENOMEM, "cannot update '%s'", rel_dir);
-                        goto out;
-                }
-        }
-        if (nold)
-                qsort(old, nold, sizeof *old, cmp_old_pkg);
 
         Id key_size = pool_str2id(pool, REPOINDEX_SOLV_KEY_SIZE, 1);
         Id key_mtime = pool_str2id(pool, REPOINDEX_SOLV_KEY_MTIME, 1);
@@ -1936,7 +1925,7 @@ int repoindex_update(const char *repo_dir, const char *release_id,
                         continue;
                 }
                 if (c == 0) {
-                        s = pool->solvables + old[i].p;
+                        Solvable *s = pool->solvables + old[i].p;
                         if (solvable_lookup_num(s, key_size, UINT64_MAX) == files.v[j].size &&
                             solvable_lookup_num(s, key_mtime, UINT64_MAX) == files.v[j].mtime) {
                                 i++;
@@ -1995,9 +1984,7 @@ out:
         if (r == 0 && stats)
                 *stats = st;
         tables_free(&t);
-        for (size_t k = 0; k < nold; k++)
-                free(old[k].location);
-        free(old);
+        solv_pkgs_free(old, nold);
         if (pool)
                 pool_free(pool);
         close(rel_fd);
