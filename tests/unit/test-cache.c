@@ -54,20 +54,6 @@ static char fixtures[PATH_MAX];
 
 /* ---- helpers -------------------------------------------------------------- */
 
-static const char *fmt_path(char *buf, size_t len, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static const char *fmt_path(char *buf, size_t len, const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(buf, len, fmt, ap);
-        va_end(ap);
-        if (n < 0 || (size_t)n >= len)
-                fail_msg("path too long: %s", fmt);
-        return buf;
-}
-
 static double now_s(void)
 {
         struct timespec ts;
@@ -153,7 +139,7 @@ static struct pkg_cache *open_cache(const char *name, uint64_t max)
         char dir[PATH_MAX];
         struct pkg_cache *c;
         struct error err;
-        fmt_path(dir, sizeof dir, "%s/%s", scratch, name);
+        test_path(dir, sizeof dir, "%s/%s", scratch, name);
         if (cache_open(dir, max, &c, &err) < 0)
                 fail_msg("%s", err.msg);
         return c;
@@ -172,7 +158,7 @@ static void get(struct pkg_cache *c, const char *nevra, const char *rpm, char *t
 
 static const char *abigail(char *buf, const char *nevra)
 {
-        return fmt_path(buf, PATH_MAX, "%s/" ABIGAIL "/%s.rpm", testdata, nevra);
+        return test_path(buf, PATH_MAX, "%s/" ABIGAIL "/%s.rpm", testdata, nevra);
 }
 
 /* The test RPMs: file name without ".rpm" is the nevra. */
@@ -185,7 +171,7 @@ static size_t list_rpms(char names[][PATH_MAX], char paths[][PATH_MAX], size_t m
         size_t n = 0;
         for (size_t i = 0; i < N_ELEMENTS(dirs); i++) {
                 char dir[PATH_MAX];
-                fmt_path(dir, sizeof dir, "%s/%s", testdata, dirs[i]);
+                test_path(dir, sizeof dir, "%s/%s", testdata, dirs[i]);
                 DIR *d = opendir(dir);
                 if (!d)
                         fail_msg("cannot read test data '%s' (set TESTDATA)", dir);
@@ -202,7 +188,7 @@ static size_t list_rpms(char names[][PATH_MAX], char paths[][PATH_MAX], size_t m
                         for (char *p = names[n]; *p; p++)
                                 if (*p == '/')
                                         *p = '-';
-                        fmt_path(paths[n], PATH_MAX, "%s/%s", dir, de->d_name);
+                        test_path(paths[n], PATH_MAX, "%s/%s", dir, de->d_name);
                         n++;
                 }
                 closedir(d);
@@ -278,9 +264,9 @@ static int setup(void **state)
         if (stat("tests/unit", &st) == 0 && S_ISDIR(st.st_mode)) {
                 char unit[PATH_MAX];
                 assert_non_null(realpath("tests/unit", unit));
-                fmt_path(fixtures, sizeof fixtures, "%s/test-cache.fixtures", unit);
+                test_path(fixtures, sizeof fixtures, "%s/test-cache.fixtures", unit);
         } else {
-                fmt_path(fixtures, sizeof fixtures, "%s/fixtures", scratch);
+                test_path(fixtures, sizeof fixtures, "%s/fixtures", scratch);
         }
         mkdir(fixtures, 0755);
         return 0;
@@ -318,7 +304,7 @@ static void test_real_packages(void **state)
                 if (strcmp(names[i], BIGGEST) == 0) {
                         char dest[PATH_MAX];
                         struct error err;
-                        fmt_path(dest, sizeof dest, "%s/real/unsynced", scratch);
+                        test_path(dest, sizeof dest, "%s/real/unsynced", scratch);
                         double t1 = now_s();
                         if (cache_extract(paths[i], dest, NULL, &err) < 0)
                                 fail_msg("%s", err.msg);
@@ -333,7 +319,7 @@ static void test_real_packages(void **state)
                 xz |= strcmp(out, "xz") == 0;
                 zstd |= strcmp(out, "zstd") == 0;
 
-                fmt_path(ref, sizeof ref, "%s/ref/%s", scratch, names[i]);
+                test_path(ref, sizeof ref, "%s/ref/%s", scratch, names[i]);
                 must(run("mkdir -p '%s' && cd '%s' && rpm2cpio '%s' | cpio -idm --quiet",
                          ref, ref, paths[i]), "rpm2cpio | cpio -idm");
                 if (run("diff -r --no-dereference '%s' '%s' >&2", ref, tree) != 0)
@@ -363,7 +349,7 @@ static void test_real_packages(void **state)
                         fail_msg("'%s': modes not normalised", names[i]);
                 /* The recorded size is what du sees. */
                 char size_path[PATH_MAX], size[32];
-                fmt_path(size_path, sizeof size_path, "%s.size", tree);
+                test_path(size_path, sizeof size_path, "%s.size", tree);
                 size_t len;
                 struct error err;
                 assert_int_equal(spool_read_file(size_path, size, sizeof size, &len, &err), 0);
@@ -393,7 +379,7 @@ static void test_debuginfo_links(void **state)
         for (size_t i = 0; i < N_ELEMENTS(pairs); i++) {
                 char root[PATH_MAX], tree[PATH_MAX], rpm[PATH_MAX];
                 struct error err;
-                fmt_path(root, sizeof root, "%s/links/roots/%zu", scratch, i);
+                test_path(root, sizeof root, "%s/links/roots/%zu", scratch, i);
                 for (size_t j = 0; j < 2; j++) {
                         get(c, pairs[i][j], abigail(rpm, pairs[i][j]), tree, NULL);
                         if (root_add_package(root, tree, &err) < 0)
@@ -423,7 +409,7 @@ static void test_hit(void **state)
         char before[1 << 16], after[1 << 16];
         capture(before, sizeof before, "cd '%s/..' && find '" BIGGEST "' '" BIGGEST ".complete' '"
                 BIGGEST ".size' -printf '%%i %%T@ %%C@ %%p\\n' | sort", tree);
-        fmt_path(path, sizeof path, "%s.used", tree);
+        test_path(path, sizeof path, "%s.used", tree);
         struct timespec old[2] = { { .tv_sec = 1000000000 }, { .tv_sec = 1000000000 } };
         assert_int_equal(utimensat(AT_FDCWD, path, old, 0), 0);
 
@@ -456,14 +442,14 @@ static void test_half_extracted(void **state)
         struct pkg_cache *c = open_cache("half", 0);
         const char *nevra = "libICE-debuginfo-1.0.9-2.el7.x86_64";
         char tree[PATH_MAX], rpm[PATH_MAX], ref[PATH_MAX];
-        fmt_path(tree, sizeof tree, "%s/half/packages/%s", scratch, nevra);
+        test_path(tree, sizeof tree, "%s/half/packages/%s", scratch, nevra);
         must(run("mkdir -p '%s/usr/lib/debug' '%s/../.%s.tmp.999999/usr' && "
                  "echo junk > '%s/junk' && echo junk > '%s/usr/lib/debug/junk' && "
                  "echo 5 > '%s.size'", tree, tree, nevra, tree, tree, tree), "setup");
         bool extracted;
         get(c, nevra, abigail(rpm, nevra), tree, &extracted);
         assert_true(extracted);
-        fmt_path(ref, sizeof ref, "%s/half/ref", scratch);
+        test_path(ref, sizeof ref, "%s/half/ref", scratch);
         must(run("mkdir -p '%s' && cd '%s' && rpm2cpio '%s' | cpio -idm --quiet", ref, ref, rpm),
              "cpio");
         must(run("diff -r --no-dereference '%s' '%s' >&2", ref, tree), "the redone tree differs");
@@ -483,8 +469,8 @@ static void test_half_extracted(void **state)
 static void assert_extracted_once(const char *dir, const char *rpm)
 {
         char tree[PATH_MAX], ref[PATH_MAX];
-        fmt_path(tree, sizeof tree, "%s/packages/" BIGGEST, dir);
-        fmt_path(ref, sizeof ref, "%s/ref", dir);
+        test_path(tree, sizeof tree, "%s/packages/" BIGGEST, dir);
+        test_path(ref, sizeof ref, "%s/ref", dir);
         must(run("mkdir -p '%s' && cd '%s' && rpm2cpio '%s' | cpio -idm --quiet", ref, ref, rpm),
              "cpio");
         must(run("diff -r --no-dereference '%s' '%s' >&2", ref, tree), "the tree differs");
@@ -498,7 +484,7 @@ static void test_concurrent(void **state)
         (void)state;
         char rpm[PATH_MAX], dir[PATH_MAX];
         abigail(rpm, BIGGEST);
-        fmt_path(dir, sizeof dir, "%s/concurrent", scratch);
+        test_path(dir, sizeof dir, "%s/concurrent", scratch);
         int go[2];
         assert_int_equal(pipe(go), 0);
         pid_t pids[4];
@@ -564,7 +550,7 @@ static void test_concurrent_threads(void **state)
         (void)state;
         char rpm[PATH_MAX], dir[PATH_MAX];
         abigail(rpm, BIGGEST);
-        fmt_path(dir, sizeof dir, "%s/threads", scratch);
+        test_path(dir, sizeof dir, "%s/threads", scratch);
         struct pkg_cache *c = open_cache("threads", 0);
         pthread_barrier_t start;
         assert_int_equal(pthread_barrier_init(&start, NULL, 4), 0);
@@ -590,7 +576,7 @@ static void test_concurrent_threads(void **state)
 static void set_used(const char *dir, const char *nevra, time_t when)
 {
         char path[PATH_MAX];
-        fmt_path(path, sizeof path, "%s/packages/%s.used", dir, nevra);
+        test_path(path, sizeof path, "%s/packages/%s.used", dir, nevra);
         struct timespec ts[2] = { { .tv_sec = when }, { .tv_sec = when } };
         assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
 }
@@ -599,8 +585,8 @@ static bool cached(const char *dir, const char *nevra)
 {
         char path[PATH_MAX];
         struct stat st;
-        bool tree = stat(fmt_path(path, sizeof path, "%s/packages/%s", dir, nevra), &st) == 0;
-        bool complete = stat(fmt_path(path, sizeof path, "%s/packages/%s.complete", dir, nevra),
+        bool tree = stat(test_path(path, sizeof path, "%s/packages/%s", dir, nevra), &st) == 0;
+        bool complete = stat(test_path(path, sizeof path, "%s/packages/%s.complete", dir, nevra),
                              &st) == 0;
         assert_int_equal(tree, complete);
         return tree;
@@ -609,7 +595,7 @@ static bool cached(const char *dir, const char *nevra)
 static uint64_t size_of(const char *dir, const char *nevra)
 {
         char path[PATH_MAX];
-        return du(fmt_path(path, sizeof path, "%s/packages/%s", dir, nevra));
+        return du(test_path(path, sizeof path, "%s/packages/%s", dir, nevra));
 }
 
 /* Least recently used first; never a locked one, never one used in the
@@ -625,7 +611,7 @@ static void test_evict(void **state)
                 "libICE-debuginfo-1.0.6-1.el6.x86_64",          /* just used */
         };
         char dir[PATH_MAX], rpm[PATH_MAX];
-        fmt_path(dir, sizeof dir, "%s/evict", scratch);
+        test_path(dir, sizeof dir, "%s/evict", scratch);
         struct pkg_cache *c = open_cache("evict", 0);
         for (size_t i = 0; i < N_ELEMENTS(pkgs); i++)
                 get(c, pkgs[i], abigail(rpm, pkgs[i]), NULL, NULL);
@@ -661,7 +647,7 @@ static void test_evict(void **state)
         /* The next oldest is locked (being extracted or looked at by
          * another worker): it stays, the one after goes. */
         char lock[PATH_MAX];
-        fmt_path(lock, sizeof lock, "%s/packages/%s.lock", dir, pkgs[1]);
+        test_path(lock, sizeof lock, "%s/packages/%s.lock", dir, pkgs[1]);
         int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         assert_true(fd >= 0);
         assert_int_equal(flock(fd, LOCK_EX), 0);
@@ -708,8 +694,8 @@ static void test_root(void **state)
         struct pkg_cache *c = open_cache("root", 0);
         char root[PATH_MAX], tree[2][PATH_MAX], rpm[PATH_MAX], mine[PATH_MAX];
         struct error err;
-        fmt_path(root, sizeof root, "%s/root/roots/1", scratch);
-        fmt_path(mine, sizeof mine, "%s/usr/lib64/libspice-server.so.1", root);
+        test_path(root, sizeof root, "%s/root/roots/1", scratch);
+        test_path(mine, sizeof mine, "%s/usr/lib64/libspice-server.so.1", root);
         must(run("mkdir -p '%s/usr/lib64' && echo mine > '%s'", root, mine), "setup");
         double total = 0;
         for (size_t i = 0; i < 2; i++) {
@@ -837,8 +823,8 @@ static const char *hostile_rpm(char *out)
         }
         *o = '\0';
         char saved[PATH_MAX], *old = NULL;
-        fmt_path(out, PATH_MAX, "%s/hostile-1-1.noarch.rpm", fixtures);
-        fmt_path(saved, sizeof saved, "%s/hostile.spec", fixtures);
+        test_path(out, PATH_MAX, "%s/hostile-1-1.noarch.rpm", fixtures);
+        test_path(saved, sizeof saved, "%s/hostile.spec", fixtures);
         FILE *f = fopen(saved, "r");
         if (f) {
                 old = calloc(1, sizeof spec);
@@ -853,10 +839,10 @@ static const char *hostile_rpm(char *out)
         }
         free(old);
         char top[PATH_MAX];
-        fmt_path(top, sizeof top, "%s/rpmbuild", scratch);
+        test_path(top, sizeof top, "%s/rpmbuild", scratch);
         must(run("mkdir -p '%s'/{SOURCES,SPECS,BUILD,RPMS,SRPMS,BUILDROOT}", top), "mkdir");
         char spec_path[PATH_MAX];
-        fmt_path(spec_path, sizeof spec_path, "%s/SPECS/hostile.spec", top);
+        test_path(spec_path, sizeof spec_path, "%s/SPECS/hostile.spec", top);
         f = fopen(spec_path, "w");
         assert_non_null(f);
         fputs(spec, f);
@@ -887,7 +873,7 @@ static mode_t mode_of(const char *tree, const char *rel)
 {
         char path[PATH_MAX];
         struct stat st;
-        if (lstat(fmt_path(path, sizeof path, "%s/%s", tree, rel), &st) < 0)
+        if (lstat(test_path(path, sizeof path, "%s/%s", tree, rel), &st) < 0)
                 fail_msg("'%s': %s", path, strerror(errno));
         return st.st_mode;
 }
@@ -895,7 +881,7 @@ static mode_t mode_of(const char *tree, const char *rel)
 static void assert_target(const char *tree, const char *rel, const char *want)
 {
         char path[PATH_MAX], target[PATH_MAX];
-        ssize_t n = readlink(fmt_path(path, sizeof path, "%s/%s", tree, rel), target,
+        ssize_t n = readlink(test_path(path, sizeof path, "%s/%s", tree, rel), target,
                              sizeof target - 1);
         assert_true(n > 0);
         target[n] = '\0';
@@ -924,7 +910,7 @@ static void test_hostile(void **state)
         /* Specials skipped and counted. */
         struct cache_extract_stats st;
         struct error err;
-        fmt_path(dest, sizeof dest, "%s/hostile-direct", scratch);
+        test_path(dest, sizeof dest, "%s/hostile-direct", scratch);
         if (cache_extract(rpm, dest, &st, &err) < 0)
                 fail_msg("%s", err.msg);
         assert_int_equal(st.skipped, 2);
@@ -973,7 +959,7 @@ static void test_hostile(void **state)
         /* The sparse file: its size, its data, almost no blocks. */
         char path[PATH_MAX];
         struct stat sb;
-        assert_int_equal(stat(fmt_path(path, sizeof path, "%s/usr/bin/sparse", tree), &sb), 0);
+        assert_int_equal(stat(test_path(path, sizeof path, "%s/usr/bin/sparse", tree), &sb), 0);
         assert_int_equal((uint64_t)sb.st_size, SPARSE_SIZE);
         if ((uint64_t)sb.st_blocks * 512 > 64 * 1024)
                 fail_msg("the sparse file takes %" PRIu64 " bytes", (uint64_t)sb.st_blocks * 512);
@@ -1010,7 +996,7 @@ static void test_hostile(void **state)
         }
         assert_true(data_bytes > 0);
         close(fd);
-        fmt_path(path, sizeof path, "%s/usr/bin/sparse", dest);
+        test_path(path, sizeof path, "%s/usr/bin/sparse", dest);
         assert_int_equal(stat(path, &sb), 0);
         assert_int_equal((uint64_t)sb.st_size, SPARSE_SIZE);
         assert_true((uint64_t)sb.st_blocks * 512 <= 64 * 1024);
@@ -1036,7 +1022,7 @@ static void test_hostile(void **state)
 
         /* In a root, through root_add_package: the links are the same. */
         char root[PATH_MAX];
-        fmt_path(root, sizeof root, "%s/hostile/roots/1", scratch);
+        test_path(root, sizeof root, "%s/hostile/roots/1", scratch);
         if (root_add_package(root, tree, &err) < 0)
                 fail_msg("%s", err.msg);
         check_links(root);
@@ -1050,7 +1036,7 @@ static void test_killed(void **state)
         (void)state;
         char rpm[PATH_MAX], dir[PATH_MAX], tmp[PATH_MAX], tree[PATH_MAX];
         hostile_rpm(rpm);
-        fmt_path(dir, sizeof dir, "%s/killed", scratch);
+        test_path(dir, sizeof dir, "%s/killed", scratch);
         fflush(NULL);
         pid_t pid = fork();
         assert_true(pid >= 0);
@@ -1064,7 +1050,7 @@ static void test_killed(void **state)
                         _exit(1);
                 _exit(0);
         }
-        fmt_path(tmp, sizeof tmp, "%s/packages/.hostile-1-1.noarch.tmp.%ld/usr", dir, (long)pid);
+        test_path(tmp, sizeof tmp, "%s/packages/.hostile-1-1.noarch.tmp.%ld/usr", dir, (long)pid);
         struct stat st;
         for (int i = 0; i < 20000 && stat(tmp, &st) < 0; i++)
                 usleep(500);
@@ -1126,7 +1112,7 @@ static void craft(const char *path, const struct member *m, size_t n)
         fclose(o);
 
         char payload[PATH_MAX];
-        fmt_path(payload, sizeof payload, "%s.payload", path);
+        test_path(payload, sizeof payload, "%s.payload", path);
         struct archive *a = archive_write_new();
         assert_int_equal(archive_write_set_format_cpio_newc(a), ARCHIVE_OK);
         assert_int_equal(archive_write_add_filter_gzip(a), ARCHIVE_OK);
@@ -1159,7 +1145,7 @@ static void test_crafted(void **state)
 {
         (void)state;
         char outside[PATH_MAX];
-        fmt_path(outside, sizeof outside, "%s/outside", scratch);
+        test_path(outside, sizeof outside, "%s/outside", scratch);
         assert_int_equal(mkdir(outside, 0755), 0);
         char through_abs[PATH_MAX + 32];
         snprintf(through_abs, sizeof through_abs, "%s", outside);
@@ -1254,7 +1240,7 @@ static void test_crafted(void **state)
                 const char *member = second ? bad2[k].member : bad[k].member;
                 const char *why = second ? bad2[k].why : bad[k].why;
                 snprintf(nevra, sizeof nevra, "crafted-%zu-1.noarch", i);
-                fmt_path(rpm, sizeof rpm, "%s/%s.rpm", scratch, name);
+                test_path(rpm, sizeof rpm, "%s/%s.rpm", scratch, name);
                 if (second)
                         craft(rpm, bad2[k].m, bad2[k].n);
                 else
@@ -1296,7 +1282,7 @@ static void test_crafted(void **state)
                 { "./", AE_IFDIR, NULL, 0, 0 },
                 { "usr/./plain//name", AE_IFREG, "p", 0, 0 },
         };
-        fmt_path(rpm, sizeof rpm, "%s/replace.rpm", scratch);
+        test_path(rpm, sizeof rpm, "%s/replace.rpm", scratch);
         craft(rpm, replace, N_ELEMENTS(replace));
         get(c, "replace-1-1.noarch", rpm, tree, &extracted);
         assert_true(extracted);
@@ -1307,12 +1293,12 @@ static void test_crafted(void **state)
 
         /* Not an RPM, a truncated RPM, a missing file. */
         char real[PATH_MAX];
-        fmt_path(rpm, sizeof rpm, "%s/plain.cpio.gz", scratch);
+        test_path(rpm, sizeof rpm, "%s/plain.cpio.gz", scratch);
         must(run("cd '%s' && echo x > f && echo f | cpio -o -H newc --quiet | gzip > '%s'",
                  scratch, rpm), "cpio");
         assert_true(cache_get(c, "plain-1-1.noarch", rpm, tree, sizeof tree, &extracted, &err) < 0);
         check_message(&err, "cannot extract 'plain-1-1.noarch'", "not an RPM package", rpm);
-        fmt_path(rpm, sizeof rpm, "%s/truncated.rpm", scratch);
+        test_path(rpm, sizeof rpm, "%s/truncated.rpm", scratch);
         abigail(real, "libcdio-debuginfo-0.94-2.fc26.x86_64");
         must(run("head -c 150000 '%s' > '%s'", real, rpm), "head");
         assert_true(cache_get(c, "truncated-1-1.noarch", rpm, tree, sizeof tree, &extracted,

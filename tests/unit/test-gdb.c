@@ -42,41 +42,14 @@ static char rnd[32];            /* makes names of this run unique */
 
 /* --- helpers ---------------------------------------------------------------- */
 
-static void pathf(char *buf, size_t len, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-static void pathf(char *buf, size_t len, const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(buf, len, fmt, ap);
-        va_end(ap);
-        assert_true(n > 0 && (size_t)n < len);
-}
-
-static void mkdirs(const char *path)
-{
-        char p[PATH_MAX];
-        pathf(p, sizeof p, "%s", path);
-        for (char *s = p + 1; *s; s++) {
-                if (*s != '/')
-                        continue;
-                *s = '\0';
-                if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                        fail_msg("mkdir '%s': %s", p, strerror(errno));
-                *s = '/';
-        }
-        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                fail_msg("mkdir '%s': %s", p, strerror(errno));
-}
-
 static void mkparent(const char *path)
 {
         char p[PATH_MAX];
-        pathf(p, sizeof p, "%s", path);
+        test_path(p, sizeof p, "%s", path);
         char *slash = strrchr(p, '/');
         assert_non_null(slash);
         *slash = '\0';
-        mkdirs(p);
+        test_mkdirs(p);
 }
 
 static void write_text(const char *path, const char *text, mode_t mode)
@@ -94,7 +67,7 @@ static void write_text(const char *path, const char *text, mode_t mode)
 static void unpack(const char *name, const char *dst, mode_t mode)
 {
         char src[PATH_MAX];
-        pathf(src, sizeof src, "%s/" CORES "/%s.bz2", testdata_dir(), name);
+        test_path(src, sizeof src, "%s/" CORES "/%s.bz2", testdata_dir(), name);
         if (access(src, R_OK) < 0)
                 fail_msg("no test data at '%s' (set TESTDATA)", src);
         mkparent(dst);
@@ -121,7 +94,7 @@ static const char *data(const char *name)
         static char paths[16][PATH_MAX];
         static unsigned used;
         char p[PATH_MAX];
-        pathf(p, sizeof p, "%s/data/%s", work, name);
+        test_path(p, sizeof p, "%s/data/%s", work, name);
         for (unsigned i = 0; i < used; i++)
                 if (!strcmp(paths[i], p))
                         return paths[i];
@@ -150,8 +123,8 @@ static void copy_file(const char *from, const char *to, mode_t mode)
 /* A fresh, empty directory work/name. */
 static void fresh_dir(char *buf, size_t len, const char *name)
 {
-        pathf(buf, len, "%s/%s", work, name);
-        mkdirs(buf);
+        test_path(buf, len, "%s/%s", work, name);
+        test_mkdirs(buf);
 }
 
 /* The whole file, NUL-terminated; "" when missing. free() it. */
@@ -183,7 +156,7 @@ static char *read_all(const char *path, size_t *size)
 static char *section(const char *out, const char *marker)
 {
         char line[128];
-        pathf(line, sizeof line, "%s\n", marker);
+        test_path(line, sizeof line, "%s\n", marker);
         const char *p = strstr(out, line);
         while (p && p != out && p[-1] != '\n')
                 p = strstr(p + 1, line);
@@ -222,7 +195,7 @@ static void frame_function(const char *line, char *buf, size_t len)
 static void thread_functions(const char *threads, int number, char *buf, size_t len)
 {
         char header[32];
-        pathf(header, sizeof header, "Thread %d ", number);
+        test_path(header, sizeof header, "Thread %d ", number);
         buf[0] = '\0';
         bool in = false;
         for (const char *l = threads; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
@@ -302,10 +275,10 @@ static void build_root(const struct core_case *c, const char *name, char *root, 
 {
         fresh_dir(root, len, name);
         char p[PATH_MAX];
-        pathf(p, sizeof p, "%s%s", root, c->exec_path);
+        test_path(p, sizeof p, "%s%s", root, c->exec_path);
         copy_file(data(c->exec), p, 0755);
         if (c->lib) {
-                pathf(p, sizeof p, "%s%s", root, c->lib_path);
+                test_path(p, sizeof p, "%s%s", root, c->lib_path);
                 copy_file(data(c->lib), p, 0755);
         }
 }
@@ -313,9 +286,9 @@ static void build_root(const struct core_case *c, const char *name, char *root, 
 static void check_case(const struct core_case *c)
 {
         char root[PATH_MAX], output[PATH_MAX], name[128];
-        pathf(name, sizeof name, "root-%s", c->core);
+        test_path(name, sizeof name, "root-%s", c->core);
         build_root(c, name, root, sizeof root);
-        pathf(output, sizeof output, "%s/bt-%s", work, c->core);
+        test_path(output, sizeof output, "%s/bt-%s", work, c->core);
 
         struct gdb_job job = { root, data(c->core), c->exec_path, output, 60, 16 << 20 };
         struct gdb_result res;
@@ -337,7 +310,7 @@ static void check_case(const struct core_case *c)
         const char *prev = out;
         for (size_t i = 0; i < N_ELEMENTS(marks); i++) {
                 char line[80];
-                pathf(line, sizeof line, "\n%s\n", marks[i]);
+                test_path(line, sizeof line, "\n%s\n", marks[i]);
                 const char *at = strstr(out, line);
                 if (!at || at < prev)
                         fail_msg("%s: %s missing or out of order:\n%s", c->core, marks[i], out);
@@ -348,14 +321,14 @@ static void check_case(const struct core_case *c)
         char *core = section(out, GDB_MARK_CORE);
         char expect[256];
         assert_non_null(strstr(core, "\nCore was generated by `"));
-        pathf(expect, sizeof expect, "\nProgram terminated with signal %s.\n", c->signal);
+        test_path(expect, sizeof expect, "\nProgram terminated with signal %s.\n", c->signal);
         if (!strstr(core, expect))
                 fail_msg("%s: no '%s' in\n%s", c->core, expect, core);
         const char *crash = strstr(core, "\n#0 ");
         assert_non_null(crash);
         char fn[128], top[128];
         frame_function(crash + 1, fn, sizeof fn);
-        pathf(top, sizeof top, "%s", c->thread1);
+        test_path(top, sizeof top, "%s", c->thread1);
         top[strcspn(top, " ")] = '\0';
         assert_string_equal(fn, top);
         free(core);
@@ -415,7 +388,7 @@ static void test_leaves_nothing(void **state)
 {
         (void)state;
         char tmp[PATH_MAX];
-        pathf(tmp, sizeof tmp, "%s/tmpdir", work);
+        test_path(tmp, sizeof tmp, "%s/tmpdir", work);
         DIR *d = opendir(tmp);
         assert_non_null(d);
         struct dirent *e;
@@ -439,7 +412,7 @@ static void test_executable_quoting(void **state)
         c.exec_path = "/usr/local/src/a \"quoted\" dir\\/testfiledwarfinlines";
         char root[PATH_MAX], output[PATH_MAX];
         build_root(&c, "root-quoting", root, sizeof root);
-        pathf(output, sizeof output, "%s/bt-quoting", work);
+        test_path(output, sizeof output, "%s/bt-quoting", work);
         struct gdb_job job = { root, data(c.core), c.exec_path, output, 60, 16 << 20 };
         struct gdb_result res;
         struct error err = { 0, "" };
@@ -480,9 +453,9 @@ static void test_glibc_abort(void **state)
 {
         (void)state;
         char src[PATH_MAX], prog[PATH_MAX], core[PATH_MAX], root[PATH_MAX], output[PATH_MAX];
-        pathf(src, sizeof src, "%s/abort.c", work);
-        pathf(prog, sizeof prog, "%s/abort-prog", work);
-        pathf(core, sizeof core, "%s/abort.core", work);
+        test_path(src, sizeof src, "%s/abort.c", work);
+        test_path(prog, sizeof prog, "%s/abort-prog", work);
+        test_path(core, sizeof core, "%s/abort.core", work);
         write_text(src,
                    "#include <stdlib.h>\n"
                    "static void twice(char *p)\n{\n        free(p);\n        free(p);\n}\n"
@@ -492,7 +465,7 @@ static void test_glibc_abort(void **state)
         const char *compile[] = { cc, "-g", "-O0", "-o", prog, src, NULL };
         run_quiet(compile);
         char gcore[PATH_MAX + 16];
-        pathf(gcore, sizeof gcore, "gcore %s", core);
+        test_path(gcore, sizeof gcore, "gcore %s", core);
         const char *dump[] = { "gdb", "-batch", "-nx", "-iex", "set debuginfod enabled off",
                                "-ex", "run", "-ex", gcore, prog, NULL };
         run_quiet(dump);
@@ -509,7 +482,7 @@ static void test_glibc_abort(void **state)
                 char to[PATH_MAX];
                 if (!m || m[0] != '/' || access(m, R_OK) < 0)
                         continue;
-                pathf(to, sizeof to, "%s%s", root, m);
+                test_path(to, sizeof to, "%s%s", root, m);
                 copy_file(m, to, 0755);
                 copied++;
         }
@@ -521,16 +494,16 @@ static void test_glibc_abort(void **state)
         const char *tops[] = { "lib", "lib32", "lib64", "bin", "sbin" };
         for (size_t i = 0; i < N_ELEMENTS(tops); i++) {
                 char from[64], target[256], to[PATH_MAX];
-                pathf(from, sizeof from, "/%s", tops[i]);
+                test_path(from, sizeof from, "/%s", tops[i]);
                 ssize_t n = readlink(from, target, sizeof target - 1);
                 if (n <= 0)
                         continue;
                 target[n] = '\0';
-                pathf(to, sizeof to, "%s/%s", root, tops[i]);
+                test_path(to, sizeof to, "%s/%s", root, tops[i]);
                 assert_int_equal(symlink(target, to), 0);
         }
 
-        pathf(output, sizeof output, "%s/bt-abort", work);
+        test_path(output, sizeof output, "%s/bt-abort", work);
         struct gdb_job job = { root, core, prog, output, 60, 16 << 20 };
         struct gdb_result res;
         if (gdb_retrace(&job, &res, &err) < 0)
@@ -566,7 +539,7 @@ static void test_bad_jobs(void **state)
         (void)state;
         char root[PATH_MAX], output[PATH_MAX], fifo[PATH_MAX], text[PATH_MAX];
         build_root(&cases[3], "root-bad", root, sizeof root);
-        pathf(output, sizeof output, "%s/bt-bad", work);
+        test_path(output, sizeof output, "%s/bt-bad", work);
         struct gdb_job job = { root, data(cases[3].core), "/usr/bin/x\ny", output, 60, 1 << 20 };
         struct gdb_result res;
         struct error err = { 0, "" };
@@ -584,12 +557,12 @@ static void test_bad_jobs(void **state)
                       "relative");
 
         job.executable = cases[3].exec_path;
-        pathf(fifo, sizeof fifo, "%s/fifo-core", work);
+        test_path(fifo, sizeof fifo, "%s/fifo-core", work);
         assert_int_equal(mkfifo(fifo, 0644), 0);
         job.core = fifo;
         assert_int_equal(gdb_retrace(&job, &res, &err), -EINVAL);
         check_message(&err, "the core '", "' is not a regular file", "fifo");
-        pathf(text, sizeof text, "%s/missing-core", work);
+        test_path(text, sizeof text, "%s/missing-core", work);
         job.core = text;
         assert_int_equal(gdb_retrace(&job, &res, &err), -ENOENT);
         check_message(&err, "cannot read the core '", "No such file or directory", "missing");
@@ -605,8 +578,8 @@ static void test_unloadable(void **state)
         (void)state;
         char root[PATH_MAX], output[PATH_MAX], core[PATH_MAX];
         build_root(&cases[3], "root-unloadable", root, sizeof root);
-        pathf(output, sizeof output, "%s/bt-unloadable", work);
-        pathf(core, sizeof core, "%s/not-a-core", work);
+        test_path(output, sizeof output, "%s/bt-unloadable", work);
+        test_path(core, sizeof core, "%s/not-a-core", work);
         write_text(core, "this is not an ELF core\n", 0644);
         struct gdb_job job = { root, core, cases[3].exec_path, output, 60, 1 << 20 };
         struct gdb_result res;
@@ -627,7 +600,7 @@ static void test_unloadable(void **state)
 
         /* A core the sandbox's user cannot read (uid 65534 when the test
          * runs as root; the owner without read permission otherwise). */
-        pathf(core, sizeof core, "%s/unreadable-core", work);
+        test_path(core, sizeof core, "%s/unreadable-core", work);
         copy_file(data(cases[3].core), core, 0);
         job.core = core;
         job.executable = cases[3].exec_path;
@@ -656,10 +629,10 @@ static void test_timeout(void **state)
         (void)state;
         char root[PATH_MAX], output[PATH_MAX], fifo[PATH_MAX];
         build_root(&cases[3], "root-fifo", root, sizeof root);
-        pathf(fifo, sizeof fifo, "%s/lib64/libc.so.6", root);
+        test_path(fifo, sizeof fifo, "%s/lib64/libc.so.6", root);
         mkparent(fifo);
         assert_int_equal(mkfifo(fifo, 0644), 0);
-        pathf(output, sizeof output, "%s/bt-timeout", work);
+        test_path(output, sizeof output, "%s/bt-timeout", work);
         struct gdb_job job = { root, data(cases[3].core), cases[3].exec_path, output, 1, 1 << 20 };
         struct gdb_result res;
         struct error err = { 0, "" };
@@ -679,7 +652,7 @@ static void test_output_cap(void **state)
         (void)state;
         char root[PATH_MAX], output[PATH_MAX];
         build_root(&cases[0], "root-cap", root, sizeof root);
-        pathf(output, sizeof output, "%s/bt-cap", work);
+        test_path(output, sizeof output, "%s/bt-cap", work);
         struct gdb_job job = { root, data(cases[0].core), cases[0].exec_path, output, 60, 0 };
         struct gdb_result res;
         struct error err = { 0, "" };
@@ -713,24 +686,24 @@ static void test_output_cap(void **state)
 static void plant_scripts(const char *root, const char *exe)
 {
         char py[1024], gdbs[1024], p[PATH_MAX];
-        pathf(py, sizeof py,
+        test_path(py, sizeof py,
               "print('PWNED-py')\n"
               "for p in ('/tmp/pwned-%s', '%s/pwned-py-%s'):\n"
               "    try:\n"
               "        open(p, 'w').close()\n"
               "    except OSError as e:\n"
               "        print('PWNED-py but', e)\n", rnd, work, rnd);
-        pathf(gdbs, sizeof gdbs, "echo PWNED-gdb\\n\nshell touch /tmp/pwned-%s %s/pwned-gdb-%s\n",
+        test_path(gdbs, sizeof gdbs, "echo PWNED-gdb\\n\nshell touch /tmp/pwned-%s %s/pwned-gdb-%s\n",
               rnd, work, rnd);
         const char *dirs[] = { "", "/usr/lib/debug", "/usr/lib/debug" GDB_SANDBOX_ROOT,
                                "/usr/share/gdb/auto-load", "/usr/share/gdb/auto-load" GDB_SANDBOX_ROOT };
         for (size_t i = 0; i < N_ELEMENTS(dirs); i++) {
-                pathf(p, sizeof p, "%s%s%s-gdb.py", root, dirs[i], exe);
+                test_path(p, sizeof p, "%s%s%s-gdb.py", root, dirs[i], exe);
                 write_text(p, py, 0644);
-                pathf(p, sizeof p, "%s%s%s-gdb.gdb", root, dirs[i], exe);
+                test_path(p, sizeof p, "%s%s%s-gdb.gdb", root, dirs[i], exe);
                 write_text(p, gdbs, 0644);
         }
-        pathf(p, sizeof p, "%s/.gdbinit", root);
+        test_path(p, sizeof p, "%s/.gdbinit", root);
         write_text(p, gdbs, 0644);
 }
 
@@ -744,7 +717,7 @@ static void test_hostile_root(void **state)
 
         /* They are real bait: gdb without our settings runs them. */
         char cmd[4 * PATH_MAX];
-        pathf(cmd, sizeof cmd, "cd '%s' && gdb -batch -nx -iex 'set auto-load safe-path /' "
+        test_path(cmd, sizeof cmd, "cd '%s' && gdb -batch -nx -iex 'set auto-load safe-path /' "
               "-iex 'set debuginfod enabled off' -iex 'set sysroot %s' "
               "-iex 'set debug-file-directory %s/usr/lib/debug' -ex 'file %s%s' 2>&1",
               root, root, root, root, c->exec_path);
@@ -756,15 +729,15 @@ static void test_hostile_root(void **state)
         pclose(f);
         if (!strstr(buf, "PWNED-py") || !strstr(buf, "PWNED-gdb"))
                 fail_msg("the planted scripts do not run even without the sandbox:\n%s", buf);
-        pathf(p, sizeof p, "%s/pwned-py-%s", work, rnd);
+        test_path(p, sizeof p, "%s/pwned-py-%s", work, rnd);
         assert_int_equal(access(p, F_OK), 0);
         unlink(p);
-        pathf(p, sizeof p, "%s/pwned-gdb-%s", work, rnd);
+        test_path(p, sizeof p, "%s/pwned-gdb-%s", work, rnd);
         unlink(p);
-        pathf(p, sizeof p, "/tmp/pwned-%s", rnd);
+        test_path(p, sizeof p, "/tmp/pwned-%s", rnd);
         unlink(p);
 
-        pathf(output, sizeof output, "%s/bt-hostile", work);
+        test_path(output, sizeof output, "%s/bt-hostile", work);
         struct gdb_job job = { root, data(c->core), c->exec_path, output, 60, 16 << 20 };
         struct gdb_result res;
         struct error err = { 0, "" };
@@ -775,11 +748,11 @@ static void test_hostile_root(void **state)
                 fail_msg("a planted script ran:\n%s", out);
         assert_int_equal(res.frames_with_source, c->with_source);
         free(out);
-        pathf(p, sizeof p, "%s/pwned-py-%s", work, rnd);
+        test_path(p, sizeof p, "%s/pwned-py-%s", work, rnd);
         assert_int_equal(access(p, F_OK), -1);
-        pathf(p, sizeof p, "%s/pwned-gdb-%s", work, rnd);
+        test_path(p, sizeof p, "%s/pwned-gdb-%s", work, rnd);
         assert_int_equal(access(p, F_OK), -1);
-        pathf(p, sizeof p, "/tmp/pwned-%s", rnd);
+        test_path(p, sizeof p, "/tmp/pwned-%s", rnd);
         assert_int_equal(access(p, F_OK), -1);
 }
 
@@ -858,8 +831,8 @@ static void test_sandbox(void **state)
         (void)state;
         char root[PATH_MAX], output[PATH_MAX], p[PATH_MAX];
         build_root(&cases[3], "root-sandbox", root, sizeof root);
-        pathf(output, sizeof output, "%s/sandbox-out", work);
-        pathf(p, sizeof p, "/tmp/visible-%s", rnd);
+        test_path(output, sizeof output, "%s/sandbox-out", work);
+        test_path(p, sizeof p, "/tmp/visible-%s", rnd);
         write_text(p, "host /tmp\n", 0644);
         setenv("RETRACE_TEST_SECRET", "leaked", 1);
         int leak = open(work, O_RDONLY | O_DIRECTORY);  /* no O_CLOEXEC on purpose */
@@ -882,7 +855,7 @@ static void test_sandbox(void **state)
         /* Never root outside: uid 65534 when the test is root. */
         unsigned uid = geteuid() == 0 ? GDB_SANDBOX_UID : (unsigned)geteuid();
         char expect[128];
-        pathf(expect, sizeof expect, "uid %u gid ", uid);
+        test_path(expect, sizeof expect, "uid %u gid ", uid);
         assert_non_null(strstr(out, expect));
         assert_non_null(strstr(out, "CapEff:\t0000000000000000\n"));
         assert_non_null(strstr(out, "CapPrm:\t0000000000000000\n"));
@@ -903,7 +876,7 @@ static void test_sandbox(void **state)
         const char *pids = strstr(out, "\npids ");
         assert_non_null(pids);
         assert_true(atoi(pids + 6) <= 8);       /* bwrap's init, sh, and its children */
-        pathf(p, sizeof p, "%s/x", root);
+        test_path(p, sizeof p, "%s/x", root);
         assert_int_equal(access(p, F_OK), -1);
         free(out);
 }
@@ -967,9 +940,9 @@ static void test_sandbox_limits(void **state)
 {
         (void)state;
         char output[PATH_MAX], script[256], tag[64];
-        pathf(output, sizeof output, "%s/sandbox-limits", work);
-        pathf(tag, sizeof tag, "1000.%s", rnd);
-        pathf(script, sizeof script, "sleep %s & sleep %s & echo started; exec sleep %s", tag,
+        test_path(output, sizeof output, "%s/sandbox-limits", work);
+        test_path(tag, sizeof tag, "1000.%s", rnd);
+        test_path(script, sizeof script, "sleep %s & sleep %s & echo started; exec sleep %s", tag,
               tag, tag);
         struct gdb_sandbox sb = { NULL, NULL, NULL };
         const char *cmd[] = { "sh", "-c", script, NULL };
@@ -986,7 +959,7 @@ static void test_sandbox_limits(void **state)
         }
         pid_t pids[8];
         char sleep_tag[80];
-        pathf(sleep_tag, sizeof sleep_tag, "sleep %s", tag);
+        test_path(sleep_tag, sizeof sleep_tag, "sleep %s", tag);
         int n = 0;
         for (int i = 0; i < 150 && (n = find_processes(sleep_tag, true, pids, 8)) < 3; i++)
                 usleep(10000);
@@ -997,7 +970,7 @@ static void test_sandbox_limits(void **state)
         assert_int_equal(n, 5);
         unsigned uid = geteuid() == 0 ? GDB_SANDBOX_UID : (unsigned)geteuid();
         char expect[128], got[256];
-        pathf(expect, sizeof expect, "Uid:\t%u\t%u\t%u\t%u\n", uid, uid, uid, uid);
+        test_path(expect, sizeof expect, "Uid:\t%u\t%u\t%u\t%u\n", uid, uid, uid, uid);
         for (int i = 0; i < n; i++) {
                 host_uids(pids[i], got, sizeof got);
                 assert_string_equal(got, expect);

@@ -49,34 +49,6 @@ static struct repoindex *main_idx;
 
 /* ---- helpers -------------------------------------------------------------- */
 
-static void path_of(char *buf, size_t len, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static void path_of(char *buf, size_t len, const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(buf, len, fmt, ap);
-        va_end(ap);
-        assert_true(n > 0 && (size_t)n < len);
-}
-
-static void mkdir_p(const char *path)
-{
-        char buf[PATH_MAX];
-        path_of(buf, sizeof buf, "%s", path);
-        for (char *p = buf + 1; *p; p++) {
-                if (*p != '/')
-                        continue;
-                *p = '\0';
-                if (mkdir(buf, 0755) < 0)
-                        assert_int_equal(errno, EEXIST);
-                *p = '/';
-        }
-        if (mkdir(buf, 0755) < 0)
-                assert_int_equal(errno, EEXIST);
-}
-
 static void write_file(const char *path, const void *data, size_t len)
 {
         FILE *fp = fopen(path, "w");
@@ -90,7 +62,7 @@ static void write_file(const char *path, const void *data, size_t len)
 static void replace_file(const char *path, const void *data, size_t len)
 {
         char tmp[PATH_MAX];
-        path_of(tmp, sizeof tmp, "%s.new", path);
+        test_path(tmp, sizeof tmp, "%s.new", path);
         write_file(tmp, data, len);
         assert_int_equal(rename(tmp, path), 0);
 }
@@ -116,10 +88,10 @@ static void link_as(const char *repo, const char *release, const char *sub,
                     const char *file, const char *as)
 {
         char from[PATH_MAX], to[PATH_MAX], dir[PATH_MAX];
-        path_of(dir, sizeof dir, "%s/%s/" REPOINDEX_PACKAGES, repo, release);
-        mkdir_p(dir);
-        path_of(from, sizeof from, "%s/%s/%s", testdata, sub, file);
-        path_of(to, sizeof to, "%s/%s", dir, as);
+        test_path(dir, sizeof dir, "%s/%s/" REPOINDEX_PACKAGES, repo, release);
+        test_mkdirs(dir);
+        test_path(from, sizeof from, "%s/%s/%s", testdata, sub, file);
+        test_path(to, sizeof to, "%s/%s", dir, as);
         assert_int_equal(access(from, R_OK), 0);
         assert_int_equal(symlink(from, to), 0);
 }
@@ -134,7 +106,7 @@ static void link_package(const char *repo, const char *release, const char *sub,
 static size_t link_all(const char *repo, const char *release, const char *sub)
 {
         char dir_path[PATH_MAX];
-        path_of(dir_path, sizeof dir_path, "%s/%s", testdata, sub);
+        test_path(dir_path, sizeof dir_path, "%s/%s", testdata, sub);
         DIR *dir = opendir(dir_path);
         assert_non_null(dir);
         size_t n = 0;
@@ -183,7 +155,7 @@ struct captured {
 
 static void capture_begin(struct captured *c)
 {
-        path_of(c->path, sizeof c->path, "%s/stderr.XXXXXX", repo_dir);
+        test_path(c->path, sizeof c->path, "%s/stderr.XXXXXX", repo_dir);
         int fd = mkstemp(c->path);
         assert_true(fd >= 0);
         fflush(stderr);
@@ -247,7 +219,7 @@ static struct repoindex *open_index(const char *repo, const char *release)
 static void current_gen(const char *repo, const char *release, char *buf, size_t len)
 {
         char link[PATH_MAX];
-        path_of(link, sizeof link, "%s/%s/" REPOINDEX_LINK, repo, release);
+        test_path(link, sizeof link, "%s/%s/" REPOINDEX_LINK, repo, release);
         ssize_t n = readlink(link, buf, len - 1);
         assert_true(n > 0);
         buf[n] = '\0';
@@ -258,7 +230,7 @@ static void current_gen(const char *repo, const char *release, char *buf, size_t
 static void leftovers(const char *repo, const char *release, char *buf, size_t len)
 {
         char dir_path[PATH_MAX], cur[PATH_MAX];
-        path_of(dir_path, sizeof dir_path, "%s/%s", repo, release);
+        test_path(dir_path, sizeof dir_path, "%s/%s", repo, release);
         current_gen(repo, release, cur, sizeof cur);
         DIR *dir = opendir(dir_path);
         assert_non_null(dir);
@@ -351,7 +323,7 @@ static void quiet(Pool *pool, void *data, int type, const char *str)
 static Id dep_of(Pool *pool, const char *text)
 {
         char buf[512];
-        path_of(buf, sizeof buf, "%s", text);
+        test_path(buf, sizeof buf, "%s", text);
         char *eq = strstr(buf, " = ");
         if (!eq)
                 return pool_str2id(pool, buf, 1);
@@ -365,7 +337,7 @@ static Offset add_deps(Repo *repo, Offset deps, const char *list)
         if (!list)
                 return deps;
         char buf[1024];
-        path_of(buf, sizeof buf, "%s", list);
+        test_path(buf, sizeof buf, "%s", list);
         for (char *save = NULL, *tok = strtok_r(buf, ";", &save); tok;
              tok = strtok_r(NULL, ";", &save))
                 deps = repo_addid_dep(repo, deps, dep_of(repo->pool, tok), 0);
@@ -380,10 +352,10 @@ static void write_fake_generation(const char *repo_path, const char *release,
                                   const struct fake_package *pkgs, size_t count)
 {
         char dir[PATH_MAX], path[PATH_MAX];
-        path_of(dir, sizeof dir, "%s/%s/" REPOINDEX_PACKAGES, repo_path, release);
-        mkdir_p(dir);
-        path_of(dir, sizeof dir, "%s/%s/.index-7", repo_path, release);
-        mkdir_p(dir);
+        test_path(dir, sizeof dir, "%s/%s/" REPOINDEX_PACKAGES, repo_path, release);
+        test_mkdirs(dir);
+        test_path(dir, sizeof dir, "%s/%s/.index-7", repo_path, release);
+        test_mkdirs(dir);
 
         Pool *pool = pool_create();
         assert_true(pool_setdisttype(pool, DISTTYPE_RPM) >= 0);
@@ -407,7 +379,7 @@ static void write_fake_generation(const char *repo_path, const char *release,
                         repodata_set_sourcepkg(data, p, f->sourcerpm);
                 if (f->files) {
                         char buf[1024];
-                        path_of(buf, sizeof buf, "%s", f->files);
+                        test_path(buf, sizeof buf, "%s", f->files);
                         for (char *save = NULL, *tok = strtok_r(buf, ";", &save); tok;
                              tok = strtok_r(NULL, ";", &save)) {
                                 char *slash = strrchr(tok, '/');
@@ -418,9 +390,9 @@ static void write_fake_generation(const char *repo_path, const char *release,
                 }
                 char file[256], loc[300];
                 const char *evr = strchr(f->evr, ':') ? strchr(f->evr, ':') + 1 : f->evr;
-                path_of(file, sizeof file, "%s-%s.%s.rpm", f->name, evr, f->arch);
-                path_of(loc, sizeof loc, REPOINDEX_PACKAGES "/%s", file);
-                path_of(path, sizeof path, "%s/%s/%s", repo_path, release, loc);
+                test_path(file, sizeof file, "%s-%s.%s.rpm", f->name, evr, f->arch);
+                test_path(loc, sizeof loc, REPOINDEX_PACKAGES "/%s", file);
+                test_path(path, sizeof path, "%s/%s/%s", repo_path, release, loc);
                 write_file(path, "", 0);
                 struct stat st;
                 assert_int_equal(stat(path, &st), 0);
@@ -431,14 +403,14 @@ static void write_fake_generation(const char *repo_path, const char *release,
                                  (unsigned long long)st.st_mtim.tv_nsec);
         }
         repo_internalize(repo);
-        path_of(path, sizeof path, "%s/" REPOINDEX_SOLV, dir);
+        test_path(path, sizeof path, "%s/" REPOINDEX_SOLV, dir);
         FILE *fp = fopen(path, "w");
         assert_non_null(fp);
         assert_int_equal(repo_write(repo, fp), 0);
         assert_int_equal(fclose(fp), 0);
         pool_free(pool);
 
-        path_of(path, sizeof path, "%s/%s/" REPOINDEX_LINK, repo_path, release);
+        test_path(path, sizeof path, "%s/%s/" REPOINDEX_LINK, repo_path, release);
         assert_int_equal(symlink(".index-7", path), 0);
 }
 
@@ -447,9 +419,9 @@ static void write_fake_generation(const char *repo_path, const char *release,
 static int group_setup(void **state)
 {
         (void)state;
-        path_of(testdata, sizeof testdata, "%s", testdata_dir());
+        test_path(testdata, sizeof testdata, "%s", testdata_dir());
 
-        path_of(repo_dir, sizeof repo_dir, "/tmp/test-repoindex.XXXXXX");
+        test_path(repo_dir, sizeof repo_dir, "/tmp/test-repoindex.XXXXXX");
         if (!mkdtemp(repo_dir))
                 return -1;
 
@@ -627,7 +599,7 @@ static void test_package_info(void **state)
                 assert_int_equal(info.debuginfo, cases[i].debuginfo);
                 /* the location leads to the file */
                 char path[PATH_MAX];
-                path_of(path, sizeof path, "%s/" MAIN_RELEASE "/%s", repo_dir, info.location);
+                test_path(path, sizeof path, "%s/" MAIN_RELEASE "/%s", repo_dir, info.location);
                 assert_int_equal(access(path, R_OK), 0);
         }
 
@@ -637,7 +609,7 @@ static void test_package_info(void **state)
                 struct repo_pkg_info info;
                 repoindex_package(main_idx, p, &info);
                 assert_true(strcmp(prev, info.location) < 0);
-                path_of(prev, sizeof prev, "%s", info.location);
+                test_path(prev, sizeof prev, "%s", info.location);
         }
 
         /* Out of range: empty strings, no crash. */
@@ -1028,7 +1000,7 @@ static void test_synthetic(void **state)
 static void count_generations(const char *repo, const char *release, size_t want)
 {
         char dir_path[PATH_MAX];
-        path_of(dir_path, sizeof dir_path, "%s/%s", repo, release);
+        test_path(dir_path, sizeof dir_path, "%s/%s", repo, release);
         DIR *dir = opendir(dir_path);
         assert_non_null(dir);
         size_t n = 0;
@@ -1053,7 +1025,7 @@ static void test_incremental(void **state)
         (void)state;
         const char *release = "fedora-33-x86_64";
         char g1[PATH_MAX], g2[PATH_MAX], g3[PATH_MAX], path[PATH_MAX], pkg_dir[PATH_MAX];
-        path_of(pkg_dir, sizeof pkg_dir, "%s/%s/" REPOINDEX_PACKAGES, repo_dir, release);
+        test_path(pkg_dir, sizeof pkg_dir, "%s/%s/" REPOINDEX_PACKAGES, repo_dir, release);
 
         link_package(repo_dir, release, ABIGAIL, "sshpass-1.07-1.fc34.x86_64.rpm");
         link_package(repo_dir, release, ABIGAIL, "sshpass-debuginfo-1.07-1.fc34.x86_64.rpm");
@@ -1068,11 +1040,11 @@ static void test_incremental(void **state)
         count_generations(repo_dir, release, 1);
 
         /* Not packages: hidden (downloads in progress) and other names. */
-        path_of(path, sizeof path, "%s/.partial-1-1.x86_64.rpm", pkg_dir);
+        test_path(path, sizeof path, "%s/.partial-1-1.x86_64.rpm", pkg_dir);
         write_file(path, "partial", 7);
-        path_of(path, sizeof path, "%s/README", pkg_dir);
+        test_path(path, sizeof path, "%s/README", pkg_dir);
         write_file(path, "hello\n", 6);
-        path_of(path, sizeof path, "%s/notes.rpm.txt", pkg_dir);
+        test_path(path, sizeof path, "%s/notes.rpm.txt", pkg_dir);
         write_file(path, "", 0);
         update(repo_dir, release, 0, 0, 2);
 
@@ -1118,7 +1090,7 @@ static void test_incremental(void **state)
                                                  BUILD_ID_DEBUG, NULL, 0), 1);
 
         /* A removed file drops its package, without reading anything. */
-        path_of(path, sizeof path, "%s/libICE-1.0.9-2.el7.x86_64.rpm", pkg_dir);
+        test_path(path, sizeof path, "%s/libICE-1.0.9-2.el7.x86_64.rpm", pkg_dir);
         assert_int_equal(unlink(path), 0);
         update(repo_dir, release, 0, 1, 2);
         assert_false(repoindex_is_current(now));
@@ -1131,8 +1103,8 @@ static void test_incremental(void **state)
 
         /* A replaced file (other size or modification time) is read again. */
         char src[PATH_MAX];
-        path_of(src, sizeof src, "%s/" ABIGAIL "/sshpass-1.07-1.fc34.x86_64.rpm", testdata);
-        path_of(path, sizeof path, "%s/copy.rpm", pkg_dir);
+        test_path(src, sizeof src, "%s/" ABIGAIL "/sshpass-1.07-1.fc34.x86_64.rpm", testdata);
+        test_path(path, sizeof path, "%s/copy.rpm", pkg_dir);
         copy_file(src, path);
         update(repo_dir, release, 1, 0, 3);
         update(repo_dir, release, 0, 0, 3);
@@ -1140,7 +1112,7 @@ static void test_incremental(void **state)
         assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
         update(repo_dir, release, 1, 0, 3);
         update(repo_dir, release, 0, 0, 3);
-        path_of(src, sizeof src, "%s/" ABIGAIL "/libICE-1.0.6-1.el6.x86_64.rpm", testdata);
+        test_path(src, sizeof src, "%s/" ABIGAIL "/libICE-1.0.6-1.el6.x86_64.rpm", testdata);
         copy_file(src, path);
         assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);   /* same mtime */
         update(repo_dir, release, 1, 0, 3);
@@ -1167,7 +1139,7 @@ static void test_incremental(void **state)
 
         /* Everything gone: an empty release, still supported. */
         rm_rf(pkg_dir);
-        mkdir_p(pkg_dir);
+        test_mkdirs(pkg_dir);
         update(repo_dir, release, 0, 3, 0);
         now = open_index(repo_dir, release);
         assert_int_equal(repoindex_package_count(now), 0);
@@ -1178,13 +1150,13 @@ static void test_incremental(void **state)
 
         /* Readable by the other users of the repository. */
         struct stat st;
-        path_of(path, sizeof path, "%s/%s/%s", repo_dir, release, g3);
+        test_path(path, sizeof path, "%s/%s/%s", repo_dir, release, g3);
         assert_int_equal(stat(path, &st), 0);
         assert_int_equal(st.st_mode & 0777, 0755);
-        path_of(path, sizeof path, "%s/%s/%s/" REPOINDEX_TABLES, repo_dir, release, g3);
+        test_path(path, sizeof path, "%s/%s/%s/" REPOINDEX_TABLES, repo_dir, release, g3);
         assert_int_equal(stat(path, &st), 0);
         assert_int_equal(st.st_mode & 0777, 0644);
-        path_of(path, sizeof path, "%s/%s/%s/" REPOINDEX_SOLV, repo_dir, release, g3);
+        test_path(path, sizeof path, "%s/%s/%s/" REPOINDEX_SOLV, repo_dir, release, g3);
         assert_int_equal(stat(path, &st), 0);
         assert_int_equal(st.st_mode & 0777, 0644);
 }
@@ -1197,7 +1169,7 @@ static void test_lost_solv(void **state)
         link_all(repo_dir, release, ELFUTILS "/fedora31");
         update(repo_dir, release, 5, 0, 5);
         char path[PATH_MAX];
-        path_of(path, sizeof path, "%s/%s/" REPOINDEX_LINK "/" REPOINDEX_SOLV, repo_dir,
+        test_path(path, sizeof path, "%s/%s/" REPOINDEX_LINK "/" REPOINDEX_SOLV, repo_dir,
                 release);
         replace_file(path, "garbage", 7);
         update(repo_dir, release, 5, 0, 5);
@@ -1219,12 +1191,12 @@ static void test_corrupt_package_keeps_old_index(void **state)
         update(repo_dir, release, 1, 0, 1);
         char gen[PATH_MAX], now_gen[PATH_MAX], pkg_dir[PATH_MAX], bad[PATH_MAX], rel_dir[PATH_MAX];
         current_gen(repo_dir, release, gen, sizeof gen);
-        path_of(rel_dir, sizeof rel_dir, "%s/%s", repo_dir, release);
-        path_of(pkg_dir, sizeof pkg_dir, "%s/" REPOINDEX_PACKAGES, rel_dir);
+        test_path(rel_dir, sizeof rel_dir, "%s/%s", repo_dir, release);
+        test_path(pkg_dir, sizeof pkg_dir, "%s/" REPOINDEX_PACKAGES, rel_dir);
 
         size_t rpm_len;
         char real[PATH_MAX];
-        path_of(real, sizeof real, "%s/" ABIGAIL "/libICE-1.0.9-2.el7.x86_64.rpm", testdata);
+        test_path(real, sizeof real, "%s/" ABIGAIL "/libICE-1.0.9-2.el7.x86_64.rpm", testdata);
         unsigned char *rpm = read_file(real, &rpm_len);
         static const struct {
                 const char *file;
@@ -1241,7 +1213,7 @@ static void test_corrupt_package_keeps_old_index(void **state)
         for (size_t i = 0; i < N_ELEMENTS(bads); i++) {
                 /* a good new package next to it, read before it */
                 link_package(repo_dir, release, ABIGAIL, "libICE-1.0.9-2.el7.x86_64.rpm");
-                path_of(bad, sizeof bad, "%s/%s", pkg_dir, bads[i].file);
+                test_path(bad, sizeof bad, "%s/%s", pkg_dir, bads[i].file);
                 if (bads[i].content)
                         write_file(bad, bads[i].content, strlen(bads[i].content));
                 else
@@ -1271,7 +1243,7 @@ static void test_corrupt_package_keeps_old_index(void **state)
                 assert_int_equal(repoindex_package_count(idx), 1);
                 repoindex_free(idx);
                 unlink(bad);
-                path_of(bad, sizeof bad, "%s/libICE-1.0.9-2.el7.x86_64.rpm", pkg_dir);
+                test_path(bad, sizeof bad, "%s/libICE-1.0.9-2.el7.x86_64.rpm", pkg_dir);
                 unlink(bad);
         }
         free(rpm);
@@ -1284,8 +1256,8 @@ static void test_update_errors(void **state)
 {
         (void)state;
         char path[PATH_MAX];
-        path_of(path, sizeof path, "%s/fedora-95-x86_64", repo_dir);
-        mkdir_p(path);
+        test_path(path, sizeof path, "%s/fedora-95-x86_64", repo_dir);
+        test_mkdirs(path);
 
         struct error err = { 0 };
         assert_int_equal(repoindex_update(repo_dir, "../fedora-95-x86_64", NULL, &err), -EINVAL);
@@ -1296,19 +1268,19 @@ static void test_update_errors(void **state)
         /* no Packages/ */
         assert_int_equal(repoindex_update(repo_dir, "fedora-95-x86_64", NULL, &err), -ENOENT);
         assert_non_null(strstr(err.msg, "fedora-95-x86_64/" REPOINDEX_PACKAGES "'"));
-        path_of(path, sizeof path, "%s/fedora-95-x86_64/" REPOINDEX_LINK, repo_dir);
+        test_path(path, sizeof path, "%s/fedora-95-x86_64/" REPOINDEX_LINK, repo_dir);
         assert_int_equal(access(path, F_OK), -1);
 
         /* a directory named like a package */
-        path_of(path, sizeof path, "%s/fedora-95-x86_64/" REPOINDEX_PACKAGES
+        test_path(path, sizeof path, "%s/fedora-95-x86_64/" REPOINDEX_PACKAGES
                 "/dir-1-1.x86_64.rpm", repo_dir);
-        mkdir_p(path);
+        test_mkdirs(path);
         assert_int_equal(repoindex_update(repo_dir, "fedora-95-x86_64", NULL, &err), -EINVAL);
         assert_non_null(strstr(err.msg, "dir-1-1.x86_64.rpm'"));
         rmdir(path);
 
         /* a dangling symlink */
-        path_of(path, sizeof path, "%s/fedora-95-x86_64/" REPOINDEX_PACKAGES
+        test_path(path, sizeof path, "%s/fedora-95-x86_64/" REPOINDEX_PACKAGES
                 "/gone-1-1.x86_64.rpm", repo_dir);
         assert_int_equal(symlink("/nonexistent/gone-1-1.x86_64.rpm", path), 0);
         assert_int_equal(repoindex_update(repo_dir, "fedora-95-x86_64", NULL, &err), -ENOENT);
@@ -1317,7 +1289,7 @@ static void test_update_errors(void **state)
 
         /* empty: an index all the same, err may be NULL */
         assert_int_equal(repoindex_update(repo_dir, "fedora-95-x86_64", NULL, NULL), 0);
-        path_of(path, sizeof path, "%s/fedora-95-x86_64/" REPOINDEX_LINK "/" REPOINDEX_TABLES,
+        test_path(path, sizeof path, "%s/fedora-95-x86_64/" REPOINDEX_LINK "/" REPOINDEX_TABLES,
                 repo_dir);
         assert_int_equal(access(path, R_OK), 0);
 }
@@ -1329,19 +1301,19 @@ static void test_open_errors(void **state)
         /* fedora-97: Packages/ but no index; fedora-96: index is a file;
          * fedora-94: index leads nowhere; fedora-93: to a generation
          * without lookup.tbl */
-        path_of(path, sizeof path, "%s/fedora-97-x86_64/" REPOINDEX_PACKAGES, repo_dir);
-        mkdir_p(path);
-        path_of(path, sizeof path, "%s/fedora-96-x86_64", repo_dir);
-        mkdir_p(path);
-        path_of(path, sizeof path, "%s/fedora-96-x86_64/" REPOINDEX_LINK, repo_dir);
+        test_path(path, sizeof path, "%s/fedora-97-x86_64/" REPOINDEX_PACKAGES, repo_dir);
+        test_mkdirs(path);
+        test_path(path, sizeof path, "%s/fedora-96-x86_64", repo_dir);
+        test_mkdirs(path);
+        test_path(path, sizeof path, "%s/fedora-96-x86_64/" REPOINDEX_LINK, repo_dir);
         write_file(path, "x", 1);
-        path_of(path, sizeof path, "%s/fedora-94-x86_64", repo_dir);
-        mkdir_p(path);
-        path_of(path, sizeof path, "%s/fedora-94-x86_64/" REPOINDEX_LINK, repo_dir);
+        test_path(path, sizeof path, "%s/fedora-94-x86_64", repo_dir);
+        test_mkdirs(path);
+        test_path(path, sizeof path, "%s/fedora-94-x86_64/" REPOINDEX_LINK, repo_dir);
         assert_int_equal(symlink(".index-3", path), 0);
-        path_of(path, sizeof path, "%s/fedora-93-x86_64/.index-3", repo_dir);
-        mkdir_p(path);
-        path_of(path, sizeof path, "%s/fedora-93-x86_64/" REPOINDEX_LINK, repo_dir);
+        test_path(path, sizeof path, "%s/fedora-93-x86_64/.index-3", repo_dir);
+        test_mkdirs(path);
+        test_path(path, sizeof path, "%s/fedora-93-x86_64/" REPOINDEX_LINK, repo_dir);
         assert_int_equal(symlink(".index-3", path), 0);
 
         static const struct {
@@ -1515,7 +1487,7 @@ static void test_damaged_tables(void **state)
         update(repo_dir, release, 5, 0, 5);
 
         char tbl[PATH_MAX];
-        path_of(tbl, sizeof tbl, "%s/%s/" REPOINDEX_LINK "/" REPOINDEX_TABLES, repo_dir, release);
+        test_path(tbl, sizeof tbl, "%s/%s/" REPOINDEX_LINK "/" REPOINDEX_TABLES, repo_dir, release);
         size_t len;
         unsigned char *good = read_file(tbl, &len);
         unsigned char *buf = malloc(len + 64);
@@ -1728,7 +1700,7 @@ static void test_list_missing_repo_dir(void **state)
 {
         (void)state;
         char path[PATH_MAX];
-        path_of(path, sizeof path, "%s/no-such-dir", repo_dir);
+        test_path(path, sizeof path, "%s/no-such-dir", repo_dir);
         struct release_list list = { .count = 99 };
         struct error err = { 0 };
         assert_int_equal(repo_list_releases(path, &list, &err), 0);
@@ -1741,11 +1713,11 @@ static void test_list_missing_repo_dir(void **state)
 static void fake_index(const char *repo, const char *release)
 {
         char path[PATH_MAX];
-        path_of(path, sizeof path, "%s/%s/.index-1", repo, release);
-        mkdir_p(path);
-        path_of(path, sizeof path, "%s/%s/.index-1/" REPOINDEX_TABLES, repo, release);
+        test_path(path, sizeof path, "%s/%s/.index-1", repo, release);
+        test_mkdirs(path);
+        test_path(path, sizeof path, "%s/%s/.index-1/" REPOINDEX_TABLES, repo, release);
         write_file(path, "", 0);
-        path_of(path, sizeof path, "%s/%s/" REPOINDEX_LINK, repo, release);
+        test_path(path, sizeof path, "%s/%s/" REPOINDEX_LINK, repo, release);
         assert_int_equal(symlink(".index-1", path), 0);
 }
 
@@ -1753,8 +1725,8 @@ static void test_list_releases(void **state)
 {
         (void)state;
         char repo[PATH_MAX], path[PATH_MAX];
-        path_of(repo, sizeof repo, "%s/list", repo_dir);
-        mkdir_p(repo);
+        test_path(repo, sizeof repo, "%s/list", repo_dir);
+        test_mkdirs(repo);
 
         /* Ignored: invalid ids (even with an index), a valid id without an
          * index, an index without lookup.tbl, an index that is a file, a
@@ -1766,25 +1738,25 @@ static void test_list_releases(void **state)
         };
         for (size_t i = 0; i < N_ELEMENTS(decoys); i++)
                 fake_index(repo, decoys[i]);
-        path_of(path, sizeof path, "%s/rhel-9-x86_64/" REPOINDEX_PACKAGES, repo);
-        mkdir_p(path);
-        path_of(path, sizeof path, "%s/centos-9-x86_64/.index-1", repo);
-        mkdir_p(path);
-        path_of(path, sizeof path, "%s/centos-9-x86_64/" REPOINDEX_LINK, repo);
+        test_path(path, sizeof path, "%s/rhel-9-x86_64/" REPOINDEX_PACKAGES, repo);
+        test_mkdirs(path);
+        test_path(path, sizeof path, "%s/centos-9-x86_64/.index-1", repo);
+        test_mkdirs(path);
+        test_path(path, sizeof path, "%s/centos-9-x86_64/" REPOINDEX_LINK, repo);
         assert_int_equal(symlink(".index-1", path), 0);
-        path_of(path, sizeof path, "%s/centos-10-x86_64", repo);
-        mkdir_p(path);
-        path_of(path, sizeof path, "%s/centos-10-x86_64/" REPOINDEX_LINK, repo);
+        test_path(path, sizeof path, "%s/centos-10-x86_64", repo);
+        test_mkdirs(path);
+        test_path(path, sizeof path, "%s/centos-10-x86_64/" REPOINDEX_LINK, repo);
         write_file(path, "", 0);
-        path_of(path, sizeof path, "%s/centos-11-x86_64", repo);
-        mkdir_p(path);
-        path_of(path, sizeof path, "%s/centos-11-x86_64/" REPOINDEX_LINK, repo);
+        test_path(path, sizeof path, "%s/centos-11-x86_64", repo);
+        test_mkdirs(path);
+        test_path(path, sizeof path, "%s/centos-11-x86_64/" REPOINDEX_LINK, repo);
         assert_int_equal(symlink(".index-9", path), 0);
-        path_of(path, sizeof path, "%s/fedora-36-x86_64", repo);
-        mkdir_p(path);
-        path_of(path, sizeof path, "%s/fedora-36-x86_64/index.solv", repo);
+        test_path(path, sizeof path, "%s/fedora-36-x86_64", repo);
+        test_mkdirs(path);
+        test_path(path, sizeof path, "%s/fedora-36-x86_64/index.solv", repo);
         write_file(path, "", 0);
-        path_of(path, sizeof path, "%s/rhel-8-x86_64", repo);
+        test_path(path, sizeof path, "%s/rhel-8-x86_64", repo);
         write_file(path, "", 0);
         /* Listed: any valid id whose index has a lookup.tbl (not read here). */
         fake_index(repo, "centos-8-aarch64");
@@ -1854,11 +1826,11 @@ static void test_list_limit(void **state)
 {
         (void)state;
         char repo[PATH_MAX], id[RELEASE_ID_MAX];
-        path_of(repo, sizeof repo, "%s/many", repo_dir);
+        test_path(repo, sizeof repo, "%s/many", repo_dir);
         struct release_list list;
         struct error err = { 0 };
         for (int i = 0; i <= REPOINDEX_MAX_RELEASES; i++) {
-                path_of(id, sizeof id, "fedora-%03d-x86_64", i);
+                test_path(id, sizeof id, "fedora-%03d-x86_64", i);
                 fake_index(repo, id);
                 if (i == REPOINDEX_MAX_RELEASES - 1) {
                         assert_int_equal(repo_list_releases(repo, &list, &err), 0);
@@ -1880,7 +1852,7 @@ static void test_list_unreadable_repo_dir(void **state)
 {
         (void)state;
         char path[PATH_MAX];
-        path_of(path, sizeof path, "%s/not-a-dir", repo_dir);
+        test_path(path, sizeof path, "%s/not-a-dir", repo_dir);
         write_file(path, "", 0);
         struct release_list list;
         struct error err = { 0 };
@@ -1895,14 +1867,14 @@ static void test_lock(void **state)
 {
         (void)state;
         char repo[PATH_MAX], path[PATH_MAX];
-        path_of(repo, sizeof repo, "%s/locks/deeper", repo_dir);
+        test_path(repo, sizeof repo, "%s/locks/deeper", repo_dir);
         struct error err = { 0 };
 
         /* Creates the release directory (and the repository's). */
         int fd = repoindex_lock(repo, "fedora-40-x86_64", false, &err);
         if (fd < 0)
                 fail_msg("repoindex_lock: %s", err.msg);
-        path_of(path, sizeof path, "%s/fedora-40-x86_64/" REPOINDEX_LOCK, repo);
+        test_path(path, sizeof path, "%s/fedora-40-x86_64/" REPOINDEX_LOCK, repo);
         assert_int_equal(access(path, F_OK), 0);
 
         /* A second holder (another open file, as another process has) waits

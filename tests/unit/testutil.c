@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <errno.h>
+#include <limits.h>
 
 #include <cmocka.h>
 
@@ -77,4 +80,31 @@ char *slurp(const char *rel)
         fclose(f);
         buf[n] = '\0';
         return buf;
+}
+
+const char *test_path(char *buf, size_t len, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(buf, len, fmt, ap);
+        va_end(ap);
+        if (n < 0 || (size_t)n >= len)
+                fail_msg("path too long: %s", fmt);
+        return buf;
+}
+
+void test_mkdirs(const char *path)
+{
+        char p[PATH_MAX];
+        test_path(p, sizeof p, "%s", path);
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = '\0';
+                if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                        fail_msg("mkdir '%s': %s", p, strerror(errno));
+                *s = '/';
+        }
+        if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                fail_msg("mkdir '%s': %s", p, strerror(errno));
 }

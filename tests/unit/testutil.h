@@ -27,4 +27,11 @@ const char *testdata_dir(void);
  * fails the test when unreadable. free() it. */
 char *slurp(const char *rel);
 
+/* printf into buf, failing the test when it does not fit. Returns buf. */
+const char *test_path(char *buf, size_t len, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/* mkdir -p path (mode 0755), failing the test on an error. */
+void test_mkdirs(const char *path);
+
 #endif
