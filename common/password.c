@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "fsutil.h"
 #include "password.h"
 #include "spool.h"
 
@@ -165,11 +166,9 @@ int task_password_check(const char *task_dir, const char *presented, bool rotate
         int dir = open(task_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir < 0)
                 return error_set_errno(err, errno, "cannot open task directory '%s'", task_dir);
-        int r;
-        while ((r = flock(dir, LOCK_EX)) < 0 && errno == EINTR)
-                ;
+        int r = fd_lock(dir, true);
         if (r < 0) {
-                r = error_set_errno(err, errno, "cannot lock task directory '%s'", task_dir);
+                r = error_set_errno(err, -r, "cannot lock task directory '%s'", task_dir);
                 goto out;
         }
         r = check_stored(task_dir, presented, err);

@@ -117,6 +117,7 @@
 #include <solv/solvable.h>
 #include <solv/strpool.h>
 
+#include "fsutil.h"
 #include "release.h"
 #include "repoindex.h"
 
@@ -1994,26 +1995,6 @@ out:
 
 /* ---- locking ----------------------------------------------------------------- */
 
-static int mkdir_p(const char *path)
-{
-        char buf[PATH_MAX];
-        size_t len = strlen(path);
-        if (len >= sizeof buf)
-                return -ENAMETOOLONG;
-        memcpy(buf, path, len + 1);
-        for (char *p = buf + 1; *p; p++) {
-                if (*p != '/')
-                        continue;
-                *p = '\0';
-                if (mkdir(buf, DIR_MODE) < 0 && errno != EEXIST)
-                        return -errno;
-                *p = '/';
-        }
-        if (mkdir(buf, DIR_MODE) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
-}
-
 int repoindex_lock(const char *repo_dir, const char *release_id, bool wait,
                    struct error *err)
 {
@@ -2024,22 +2005,19 @@ int repoindex_lock(const char *repo_dir, const char *release_id, bool wait,
         if (path_fmt(path, sizeof path, rel_dir, REPOINDEX_LOCK, NULL) < 0)
                 return error_set(err, ENAMETOOLONG, "path too long: '%s/%s'", rel_dir,
                                  REPOINDEX_LOCK);
-        r = mkdir_p(rel_dir);
+        r = mkdir_parents(rel_dir, DIR_MODE);
         if (r < 0)
                 return error_set_errno(err, -r, "cannot create '%s'", rel_dir);
         int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, FILE_MODE);
         if (fd < 0)
                 return error_set_errno(err, errno, "cannot open lock '%s'", path);
-        while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
-                int e = errno;
-                if (e == EINTR)
-                        continue;
+        if ((r = fd_lock(fd, wait)) < 0) {
                 close(fd);
-                if (e == EWOULDBLOCK)
+                if (r == -EWOULDBLOCK)
                         return error_set(err, EWOULDBLOCK, "cannot lock '%s': another "
                                          "process is updating release '%s'", path,
                                          release_id);
-                return error_set_errno(err, e, "cannot lock '%s'", path);
+                return error_set_errno(err, -r, "cannot lock '%s'", path);
         }
         return fd;
 }

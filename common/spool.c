@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "spool.h"
 
 static const struct {
@@ -120,21 +121,6 @@ int spool_read_file(const char *path, char *buf, size_t max, size_t *len,
         return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-        const char *p = data;
-        while (len) {
-                ssize_t n = write(fd, p, len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                p += n;
-                len -= (size_t)n;
-        }
-        return 0;
-}
-
 int spool_write_file(const char *dir, const char *name, const void *data,
                      size_t len, mode_t mode, struct error *err)
 {
@@ -146,7 +132,7 @@ int spool_write_file(const char *dir, const char *name, const void *data,
         int fd = mkostemp(tmp, O_CLOEXEC);
         if (fd < 0)
                 return error_set_errno(err, errno, "cannot create a temporary file in '%s'", dir);
-        int r = write_all(fd, data, len);
+        int r = fd_write_all(fd, data, len);
         if (r == 0 && fchmod(fd, mode) < 0)
                 r = -errno;
         /* fsync before the rename: after a crash the name holds either the

@@ -213,10 +213,8 @@ int stats_worker_add(const char *spool_dir, const struct worker_stats *delta, st
         if (fstat(fd, &st) == 0 && st.st_uid == geteuid() &&
             (st.st_mode & 07777) != TASK_FILE_MODE)
                 fchmod(fd, TASK_FILE_MODE);
-        while ((r = flock(fd, LOCK_EX)) < 0 && errno == EINTR)
-                ;
-        if (r < 0) {
-                r = error_set_errno(err, errno, "cannot lock '%s'", lock);
+        if ((r = fd_lock(fd, true)) < 0) {
+                r = error_set_errno(err, -r, "cannot lock '%s'", lock);
                 close(fd);
                 return r;
         }

@@ -16,6 +16,7 @@
 #include <archive_entry.h>
 
 #include "decompress.h"
+#include "fsutil.h"
 #include "spool.h"
 #include "unpack.h"
 
@@ -247,19 +248,10 @@ static enum unpack_result archive_failure(struct unpack *u, struct archive *a)
         return UNPACK_NOT_ARCHIVE;
 }
 
+/* A positive errno, as the unpacker's results carry it. */
 static int write_all_at(int fd, const char *buf, size_t len, off_t offset)
 {
-        while (len) {
-                ssize_t n = pwrite(fd, buf, len, offset);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return errno;
-                buf += n;
-                len -= (size_t)n;
-                offset += n;
-        }
-        return 0;
+        return -fd_pwrite_all(fd, buf, len, offset);
 }
 
 /* Member data is gathered into writes of UNPACK_WRITE_CHUNK: the tar

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "problemdir.h"
 
 #define LOCK_NAME ".lock"
@@ -300,19 +301,10 @@ int problem_dir_save(const struct problem_dir *pd, const char *name, const void 
         int r = problem_dir_write_begin(pd, &w, mode, err);
         if (r < 0)
                 return r;
-        const char *p = data;
-        while (len > 0) {
-                ssize_t n = write(w.fd, p, len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        int e = errno;
-                        problem_dir_write_abort(pd, &w);
-                        return error_set_errno(err, e, "cannot write '%s' in '%s'", name,
-                                               error_quote(pd->path, q));
-                }
-                p += n;
-                len -= (size_t)n;
+        if ((r = fd_write_all(w.fd, data, len)) < 0) {
+                problem_dir_write_abort(pd, &w);
+                return error_set_errno(err, -r, "cannot write '%s' in '%s'", name,
+                                       error_quote(pd->path, q));
         }
         return problem_dir_write_commit(pd, &w, name, err);
 }

@@ -39,6 +39,7 @@
 #include <openssl/evp.h>
 
 #include "fetch.h"
+#include "fsutil.h"
 
 /* Paths are quoted longer than QUOTE_MAX: their last component matters. */
 #define PATH_QUOTE_MAX 300
@@ -512,16 +513,10 @@ static size_t part_write(char *p, size_t size, size_t n, void *user)
                 x->too_large = true;
                 return 0;
         }
-        size_t done = 0;
-        while (done < len) {
-                ssize_t w = pwrite(x->fd, p + done, len - done, (off_t)(x->offset + done));
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w < 0) {
-                        x->write_errno = errno;
-                        return 0;
-                }
-                done += (size_t)w;
+        int w = fd_pwrite_all(x->fd, p, len, (off_t)x->offset);
+        if (w < 0) {
+                x->write_errno = -w;
+                return 0;
         }
         x->offset += len;
         *x->bytes_done += len;

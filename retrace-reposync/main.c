@@ -583,10 +583,8 @@ static int copy_in(const char *src, const char *dir, const char *name, struct er
         ssize_t n;
         int rc = 0;
         while ((n = read(in, buf, sizeof buf)) > 0)
-                if (write(out, buf, (size_t)n) != n) {
-                        rc = -errno;
+                if ((rc = fd_write_all(out, buf, (size_t)n)) < 0)
                         break;
-                }
         if (n < 0)
                 rc = -errno;
         if (rc == 0 && fsync(out) < 0)

@@ -28,6 +28,7 @@
 #include <solv/solv_xfopen.h>
 #include <solv/solvable.h>
 
+#include "fsutil.h"
 #include "metadata.h"
 
 #define REPOMD_MAX ((size_t)16 << 20)
@@ -217,17 +218,10 @@ static int parse_primary(Pool *pool, Repo *repo, const char *url, const char *lo
         if (fd < 0)
                 return error_set_errno(err, errno, "primary at %s: cannot make a memfd",
                                        qurl(url, u));
-        for (size_t off = 0; off < len;) {
-                ssize_t w = write(fd, data + off, len - off);
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w < 0) {
-                        int e = errno;
-                        close(fd);
-                        return error_set_errno(err, e, "primary at %s: cannot buffer it",
-                                               qurl(url, u));
-                }
-                off += (size_t)w;
+        int w = fd_write_all(fd, data, len);
+        if (w < 0) {
+                close(fd);
+                return error_set_errno(err, -w, "primary at %s: cannot buffer it", qurl(url, u));
         }
         lseek(fd, 0, SEEK_SET);
         /* solv_xfopen_fd() owns fd from here on when it succeeds; some of

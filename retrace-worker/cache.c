@@ -351,17 +351,8 @@ static int replace_existing(struct extractor *x, int pfd, const char *base)
 
 static int write_range(struct extractor *x, int fd, const char *p, size_t n, int64_t off)
 {
-        while (n) {
-                ssize_t w = pwrite(fd, p, n, (off_t)off);
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w < 0)
-                        return fail(x, -errno, "cannot write");
-                p += w;
-                n -= (size_t)w;
-                off += w;
-        }
-        return 0;
+        int r = fd_pwrite_all(fd, p, n, (off_t)off);
+        return r < 0 ? fail(x, r, "cannot write") : 0;
 }
 
 /* Copies the member's data into fd; aligned all-zero chunks are not
@@ -858,14 +849,12 @@ static int lock_package(struct pkg_cache *c, const char *nevra, bool wait, int *
                 int fd = openat(c->dfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
                 if (fd < 0)
                         return error_set_errno(err, errno, "cannot open '%s/%s'", c->pkgdir, name);
-                while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
-                        int e = errno;
-                        if (e == EINTR)
-                                continue;
+                int r = fd_lock(fd, wait);
+                if (r < 0) {
                         close(fd);
-                        if (e == EWOULDBLOCK)
-                                return -EWOULDBLOCK;
-                        return error_set_errno(err, e, "cannot lock '%s/%s'", c->pkgdir, name);
+                        if (r == -EWOULDBLOCK)
+                                return r;
+                        return error_set_errno(err, -r, "cannot lock '%s/%s'", c->pkgdir, name);
                 }
                 struct stat a, b;
                 if (fstat(fd, &a) == 0 && fstatat(c->dfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&

@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "gdb.h"
 #include "spool.h"
 
@@ -191,20 +192,6 @@ int gdb_sandbox_argv(const struct gdb_sandbox *sb, const char *const command[],
         return 0;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                p += n;
-                len -= (size_t)n;
-        }
-        return 0;
-}
-
 /* A descriptor >= 3, close-on-exec, so dup2() onto 0, 1, 2 in the child
  * always makes a fresh, inheritable copy. */
 static int high_fd(int fd)
@@ -293,18 +280,9 @@ static bool pid_gone(long pid)
 {
         if (kill((pid_t)pid, 0) < 0)
                 return errno == ESRCH;
-        char path[64], line[512];
-        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return false;
-        ssize_t n = read(fd, line, sizeof line - 1);
-        close(fd);
-        if (n <= 0)
-                return false;
-        line[n] = '\0';
-        const char *rp = strrchr(line, ')');
-        return rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X');
+        char state;
+        long ppid;
+        return proc_stat_read(pid, &state, &ppid) == 0 && (state == 'Z' || state == 'X');
 }
 
 /* Script directories (TMPDIR/retrace-gdb.PID.XXXXXX) of processes that
@@ -437,7 +415,7 @@ int gdb_sandbox_run(const struct gdb_sandbox *sb, const char *const command[],
                         keep = (size_t)(output_limit - written);
                         res->truncated = 1;
                 }
-                int wr = write_all(out, buf, keep);
+                int wr = fd_write_all(out, buf, keep);
                 if (wr < 0) {
                         r = error_set_errno(err, -wr, "cannot write '%s'", tmp);
                         break;
@@ -575,7 +553,7 @@ static int write_file(int dfd, const char *name, const char *text, struct error 
         int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd < 0)
                 return error_set_errno(err, errno, "cannot write the gdb script '%s'", name);
-        int r = write_all(fd, text, strlen(text));
+        int r = fd_write_all(fd, text, strlen(text));
         if (r == 0 && fchmod(fd, 0644) < 0)
                 r = -errno;
         if (close(fd) < 0 && r == 0)

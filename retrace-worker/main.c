@@ -303,22 +303,9 @@ static void kill_orphans(void)
                 long pid = strtol(e->d_name, &end, 10);
                 if (*end || pid <= 0 || pid == self)
                         continue;
-                char path[64], stat[512];
-                snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-                int fd = open(path, O_RDONLY | O_CLOEXEC);
-                if (fd < 0)
-                        continue;
-                ssize_t n = read(fd, stat, sizeof stat - 1);
-                close(fd);
-                if (n <= 0)
-                        continue;
-                stat[n] = '\0';
-                /* "pid (comm) state ppid ...": comm may hold anything. */
-                const char *close_paren = strrchr(stat, ')');
                 char state;
                 long ppid;
-                if (!close_paren || sscanf(close_paren + 1, " %c %ld", &state, &ppid) != 2 ||
-                    ppid != self || state == 'Z')
+                if (proc_stat_read(pid, &state, &ppid) < 0 || ppid != self || state == 'Z')
                         continue;
                 bool ours = false;
                 for (unsigned i = 0; i < opt.jobs; i++)

@@ -197,11 +197,9 @@ static int decompress_core(struct task *t, struct error *err)
                                               " MiB, this server's limit", limit / MIB);
                                 break;
                         }
-                        ssize_t w = made ? write(out, outbuf, made) : 0;
-                        if (w != (ssize_t)made) {
-                                /* A short write to a file: its disk is full. */
-                                r = error_set_errno(err, w < 0 ? errno : ENOSPC,
-                                                    "cannot write the core");
+                        int w = fd_write_all(out, outbuf, made);
+                        if (w < 0) {
+                                r = error_set_errno(err, -w, "cannot write the core");
                                 break;
                         }
                         if (dr == 1)
